@@ -1,0 +1,201 @@
+//! Assembles Frontdesk from its settings: data directory, master key, store, providers,
+//! services, web router and workers. Tests build the same app on port 0.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use frontdesk_domain::Region;
+use frontdesk_domain::model::User;
+use frontdesk_providers::simulator::{Simulator, SimulatorConfig, SimulatorFeeds};
+use frontdesk_providers::twilio::client::{TwilioClient, TwilioConfig};
+use frontdesk_services::delivery::RetryPolicy;
+use frontdesk_services::{PracticeSettings, Providers, Services};
+use frontdesk_store::Vault;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::keys::{self, KeySource};
+use crate::web::{self, AppState, simulator::SimulatorWeb};
+use crate::workers::{dispatcher::Dispatcher, gauges};
+
+/// The store and services over a data directory, without the web layer: what every CLI
+/// command needs.
+pub struct Core {
+    pub services: Services,
+    pub key_source: KeySource,
+    simulator: Option<(Simulator, SimulatorFeeds)>,
+}
+
+impl Core {
+    pub async fn open(settings: &Settings) -> anyhow::Result<Core> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("could not create the data directory {}", settings.data_dir.display()))?;
+        let (master, key_source) = keys::load_or_create(settings).map_err(anyhow::Error::msg)?;
+        let vault = Arc::new(Vault::new(&master));
+        let store =
+            frontdesk_store::connect(&settings.database_url(), vault).await.context("could not open the database")?;
+
+        let mut providers = Providers::default();
+        if let (Some(sid), Some(token)) = (&settings.twilio.account_sid, &settings.twilio.auth_token) {
+            let mut config = TwilioConfig::new(sid.clone(), token.clone());
+            if let Some(base) = &settings.twilio.api_base {
+                config.api_base = base.trim_end_matches('/').to_string();
+            }
+            if let Some(secs) = settings.twilio.timeout_secs {
+                config.timeout = Duration::from_secs(secs);
+            }
+            let client = TwilioClient::new(config).map_err(|e| anyhow::anyhow!("twilio: {e}"))?;
+            providers = providers.with(Arc::new(client));
+        }
+        let simulator = settings.simulator_enabled().then(|| {
+            let mut config = SimulatorConfig::default();
+            if let Some(ms) = settings.simulator.sent_after_ms {
+                config.sent_after = Duration::from_millis(ms);
+            }
+            if let Some(ms) = settings.simulator.delivered_after_ms {
+                config.delivered_after = Duration::from_millis(ms);
+            }
+            Simulator::with_config(config)
+        });
+        if let Some((sim, _)) = &simulator {
+            providers = providers.with(Arc::new(sim.clone()));
+        }
+        let mut services = Services::new(store, providers, practice_settings(settings));
+        let d = &settings.dispatcher;
+        services.retry = RetryPolicy {
+            base: Duration::from_millis(d.retry_base_ms.max(1)),
+            cap: Duration::from_secs(d.retry_cap_secs.max(1)),
+            max_attempts: d.max_attempts.max(1),
+        };
+        Ok(Core { services, key_source, simulator })
+    }
+}
+
+fn practice_settings(settings: &Settings) -> PracticeSettings {
+    let p = &settings.practice;
+    let mut practice = PracticeSettings::with_name(&p.name);
+    if let Some(t) = &p.help_text {
+        practice.help_text = t.clone();
+    }
+    if let Some(t) = &p.opt_out_confirmation {
+        practice.opt_out_confirmation = t.clone();
+    }
+    if let Some(t) = &p.opt_in_confirmation {
+        practice.opt_in_confirmation = t.clone();
+    }
+    practice.default_region = Region::from_code(&settings.default_region).unwrap_or_default();
+    practice.public_url = settings.public_url.as_ref().map(|u| u.trim_end_matches('/').to_string());
+    practice
+}
+
+/// One Prometheus recorder per process (tests start several apps in one process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; then ours just stays unused.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The whole server, ready to serve.
+pub struct App {
+    pub services: Services,
+    pub router: Router,
+    /// The first admin, created on an empty database, with its one-time password.
+    pub bootstrap_admin: Option<(User, String)>,
+    pub key_source: KeySource,
+    settings: Settings,
+    simulator_reports: Option<tokio::sync::mpsc::UnboundedReceiver<frontdesk_providers::StatusReport>>,
+}
+
+impl App {
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        let core = Core::open(&settings).await?;
+        let services = core.services;
+        let bootstrap_admin = services.bootstrap_admin().await.context("could not create the first admin")?;
+
+        let mut simulator_web = None;
+        let mut simulator_reports = None;
+        if let Some((sim, feeds)) = core.simulator {
+            let number = services.ensure_simulator_number().await.context("could not set up the simulator's number")?;
+            simulator_web = Some(SimulatorWeb { simulator: sim, practice_number: number.e164 });
+            simulator_reports = Some(feeds.status_reports);
+        }
+
+        let state = AppState {
+            services: services.clone(),
+            twilio_auth_token: settings.twilio.auth_token.as_deref().map(Arc::from),
+            public_url: settings.public_url.as_deref().map(|u| Arc::from(u.trim_end_matches('/'))),
+            metrics: metrics_handle(),
+            simulator: simulator_web,
+        };
+        Ok(App {
+            services,
+            router: web::router(state),
+            bootstrap_admin,
+            key_source: core.key_source,
+            settings,
+            simulator_reports,
+        })
+    }
+
+    /// Serves HTTP on `listener` and runs the workers until `shutdown` resolves; then stops
+    /// accepting, lets requests and deliveries in progress finish, and returns.
+    pub async fn serve(
+        mut self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut workers = tokio::task::JoinSet::new();
+        let dispatcher = Dispatcher::new(
+            self.services.clone(),
+            self.settings.dispatcher.provider_concurrency,
+            Duration::from_secs(self.settings.dispatcher.lease_secs.max(30)),
+        );
+        workers.spawn(dispatcher.run(stop_rx.clone()));
+        workers.spawn(gauges::run(self.services.clone(), stop_rx.clone()));
+        if let Some(mut reports) = self.simulator_reports.take() {
+            let services = self.services.clone();
+            let mut stop = stop_rx.clone();
+            workers.spawn(async move {
+                loop {
+                    tokio::select! {
+                        report = reports.recv() => match report {
+                            Some(report) => {
+                                if let Err(e) = services.apply_status(report).await {
+                                    tracing::warn!(error = %e, "simulator status could not be applied");
+                                }
+                            }
+                            None => return,
+                        },
+                        _ = stop.changed() => return,
+                    }
+                }
+            });
+        }
+
+        let mut http_stop = stop_rx.clone();
+        let server = axum::serve(listener, self.router.clone()).with_graceful_shutdown(async move {
+            let _ = http_stop.changed().await;
+        });
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let result = server.await.context("the HTTP server failed");
+        signal.abort();
+        while workers.join_next().await.is_some() {}
+        result
+    }
+}

@@ -1,0 +1,530 @@
+//! REST API v1: bearer API tokens, JSON in and out, described by `/api/v1/openapi.json`.
+
+use axum::body::Body;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::{DateTime, Utc};
+use frontdesk_domain::model::{ConversationStatus, Message, Patient, PatientStatus, SenderKind};
+use frontdesk_services::audit::Actor;
+use frontdesk_services::outbound::{SendRequest, StartRequest};
+use frontdesk_services::patients::NewPatient;
+use frontdesk_store::{ConversationQuery, ConversationSummary};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+
+/// The API token that authenticated a request.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenPrincipal(pub Uuid);
+
+impl TokenPrincipal {
+    fn actor(self) -> Actor {
+        Actor::Token(self.0)
+    }
+}
+
+/// Requires `Authorization: Bearer <token>` on every API route except the OpenAPI document.
+pub async fn require_token(State(state): State<AppState>, mut request: Request<Body>, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    let Some(secret) = presented else { return ApiError::unauthorized().into_response() };
+    match state.services.authenticate_token(secret).await {
+        Ok(Some(token)) => {
+            request.extensions_mut().insert(TokenPrincipal(token.id));
+            next.run(request).await
+        }
+        Ok(None) => ApiError::unauthorized().into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `Json` whose rejections are our JSON errors (422 naming the problem) instead of plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            )),
+            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large"))
+            }
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                format!("the body is not valid JSON: {}", e.body_text()),
+            )),
+            Err(e) => Err(ApiError {
+                field: None,
+                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.body_text())
+            }),
+        }
+    }
+}
+
+/// `Path` with JSON rejections.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state).await.map(|Path(v)| ApiPath(v)).map_err(|e: PathRejection| {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such resource: {}", e.body_text()))
+        })
+    }
+}
+
+/// `Query` with JSON rejections.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e: QueryRejection| ApiError::invalid("query", e.body_text()))
+    }
+}
+
+fn client_ip(parts_headers: &axum::http::HeaderMap) -> Option<String> {
+    parts_headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|s| s.trim().to_string())
+}
+
+// ---- views -------------------------------------------------------------------------------
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactView {
+    pub id: Uuid,
+    /// E.164.
+    pub phone: String,
+    pub opted_out: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: Uuid,
+    pub thread_id: Uuid,
+    /// `open`, `waiting`, `snoozed` or `closed`.
+    pub status: String,
+    pub department_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub patient_id: Option<Uuid>,
+    pub urgent: bool,
+    pub opened_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub last_message_at: DateTime<Utc>,
+    pub waiting_since: Option<DateTime<Utc>>,
+    pub unread_count: i64,
+    pub contact: ContactView,
+    /// The practice number (E.164) this thread uses.
+    pub practice_number: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MediaView {
+    pub url: String,
+    pub content_type: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    pub body: String,
+    pub media: Vec<MediaView>,
+    /// `patient`, `staff`, `automation` or `api`.
+    pub sender: String,
+    /// `queued`, `sending`, `sent`, `delivered`, `undelivered`, `failed` or `received`.
+    pub status: String,
+    pub error_code: Option<String>,
+    /// What went wrong, in plain words.
+    pub error_message: Option<String>,
+    /// Sending may or may not have happened; a person should check before retrying.
+    pub needs_review: bool,
+    pub provider: String,
+    pub provider_message_id: Option<String>,
+    /// `GSM-7` or `UCS-2`.
+    pub encoding: String,
+    pub segments: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationView>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    pub next_before: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationDetail {
+    #[serde(flatten)]
+    pub conversation: ConversationView,
+    /// The thread's whole history across its conversations, oldest first.
+    pub messages: Vec<MessageView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PatientView {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    pub mrn: Option<String>,
+    pub phone: Option<String>,
+    /// `patient` or `prospective`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PatientList {
+    pub patients: Vec<PatientView>,
+}
+
+impl From<ConversationSummary> for ConversationView {
+    fn from(s: ConversationSummary) -> Self {
+        let c = s.conversation;
+        ConversationView {
+            id: c.id,
+            thread_id: c.thread_id,
+            status: c.status.to_string(),
+            department_id: c.department_id,
+            assignee_id: c.assignee_id,
+            patient_id: c.patient_id,
+            urgent: c.urgent,
+            opened_at: c.opened_at,
+            closed_at: c.closed_at,
+            last_message_at: c.last_message_at,
+            waiting_since: c.waiting_since,
+            unread_count: c.unread_count,
+            contact: ContactView {
+                id: s.contact.id,
+                phone: s.contact.phone.as_str().to_string(),
+                opted_out: s.contact.opted_out,
+            },
+            practice_number: s.number.e164.as_str().to_string(),
+        }
+    }
+}
+
+impl From<Message> for MessageView {
+    fn from(m: Message) -> Self {
+        MessageView {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            direction: m.direction.as_str().to_string(),
+            body: m.body,
+            media: m.media.into_iter().map(|r| MediaView { url: r.url, content_type: r.content_type }).collect(),
+            sender: m.sender.to_string(),
+            status: m.status.to_string(),
+            error_code: m.error_code,
+            error_message: m.error_message,
+            needs_review: m.needs_review,
+            provider: m.provider.to_string(),
+            provider_message_id: m.provider_message_id,
+            encoding: m.encoding,
+            segments: m.segments,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+impl From<Patient> for PatientView {
+    fn from(p: Patient) -> Self {
+        PatientView {
+            id: p.id,
+            first_name: p.first_name,
+            last_name: p.last_name,
+            birth_date: p.birth_date.map(|d| d.format("%Y-%m-%d").to_string()),
+            mrn: p.mrn,
+            phone: p.phone.map(|ph| ph.as_str().to_string()),
+            status: p.status.to_string(),
+            created_at: p.created_at,
+        }
+    }
+}
+
+// ---- requests ----------------------------------------------------------------------------
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConversationListParams {
+    /// `open`, `waiting`, `snoozed` or `closed`.
+    pub status: Option<String>,
+    /// Only conversations with activity strictly before this time (from `next_before`).
+    pub before: Option<DateTime<Utc>>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyRequest {
+    pub body: String,
+    #[serde(default)]
+    pub media_urls: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessageRequest {
+    /// The patient's number; E.164 or national in the practice's default region.
+    pub to: String,
+    pub body: String,
+    /// One of the practice's numbers; the first one when absent.
+    pub from: Option<String>,
+    #[serde(default)]
+    pub media_urls: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPatientRequest {
+    pub first_name: String,
+    pub last_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    pub mrn: Option<String>,
+    pub phone: Option<String>,
+    /// `patient` (default) or `prospective`.
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+fn limit(raw: Option<u32>) -> Result<u32, ApiError> {
+    match raw {
+        None => Ok(50),
+        Some(n @ 1..=200) => Ok(n),
+        Some(_) => Err(ApiError::invalid("limit", "must be between 1 and 200")),
+    }
+}
+
+// ---- handlers ----------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/api/v1/conversations", params(ConversationListParams), security(("bearer" = [])),
+    responses((status = 200, body = ConversationList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_conversations(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<ConversationListParams>,
+) -> Result<Json<ConversationList>, ApiError> {
+    let limit = limit(params.limit)?;
+    let status = params
+        .status
+        .as_deref()
+        .map(|s| s.parse::<ConversationStatus>().map_err(|e| ApiError::invalid("status", e)))
+        .transpose()?;
+    let rows = state
+        .services
+        .store
+        .list_conversations(&ConversationQuery { status, before: params.before, limit })
+        .await
+        .map_err(frontdesk_services::ServiceError::from)?;
+    let next_before =
+        if rows.len() == limit as usize { rows.last().map(|s| s.conversation.last_message_at) } else { None };
+    Ok(Json(ConversationList { conversations: rows.into_iter().map(ConversationView::from).collect(), next_before }))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ConversationDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_conversation(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<ConversationDetail>, ApiError> {
+    let (summary, messages) = state.services.view_conversation(id, principal.actor(), client_ip(&headers)).await?;
+    Ok(Json(ConversationDetail {
+        conversation: summary.into(),
+        messages: messages.into_iter().map(MessageView::from).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", params(("id" = Uuid, Path)), request_body = ReplyRequest, security(("bearer" = [])),
+    responses((status = 201, body = MessageView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "opted_out"), (status = 422, body = ErrorBody)))]
+pub async fn reply(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<ReplyRequest>,
+) -> Result<(StatusCode, Json<MessageView>), ApiError> {
+    let message = state
+        .services
+        .send_message(SendRequest {
+            conversation_id: id,
+            body: req.body,
+            media_urls: req.media_urls,
+            sender: SenderKind::Api,
+            sender_user_id: None,
+            actor: principal.actor(),
+            ip: client_ip(&headers),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(message.into())))
+}
+
+#[utoipa::path(post, path = "/api/v1/messages", request_body = NewMessageRequest, security(("bearer" = [])),
+    responses((status = 201, body = MessageView), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "opted_out"), (status = 422, body = ErrorBody)))]
+pub async fn start_conversation(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
+    ApiJson(req): ApiJson<NewMessageRequest>,
+) -> Result<(StatusCode, Json<MessageView>), ApiError> {
+    let message = state
+        .services
+        .start_conversation(StartRequest {
+            to: req.to,
+            from: req.from,
+            body: req.body,
+            media_urls: req.media_urls,
+            sender: SenderKind::Api,
+            sender_user_id: None,
+            actor: principal.actor(),
+            ip: client_ip(&headers),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(message.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/messages/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = MessageView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_message(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<MessageView>, ApiError> {
+    let message = state
+        .services
+        .store
+        .message_by_id(id)
+        .await
+        .map_err(frontdesk_services::ServiceError::from)?
+        .ok_or_else(|| ApiError::not_found("message"))?;
+    Ok(Json(message.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/patients", params(PageParams), security(("bearer" = [])),
+    responses((status = 200, body = PatientList), (status = 401, body = ErrorBody)))]
+pub async fn list_patients(
+    State(state): State<AppState>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Json<PatientList>, ApiError> {
+    let rows = state
+        .services
+        .store
+        .list_patients(limit(page.limit)?, page.offset.unwrap_or(0))
+        .await
+        .map_err(frontdesk_services::ServiceError::from)?;
+    Ok(Json(PatientList { patients: rows.into_iter().map(PatientView::from).collect() }))
+}
+
+#[utoipa::path(get, path = "/api/v1/patients/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PatientView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_patient(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<PatientView>, ApiError> {
+    let patient = state
+        .services
+        .store
+        .patient_by_id(id)
+        .await
+        .map_err(frontdesk_services::ServiceError::from)?
+        .ok_or_else(|| ApiError::not_found("patient"))?;
+    Ok(Json(patient.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/patients", request_body = NewPatientRequest, security(("bearer" = [])),
+    responses((status = 201, body = PatientView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_patient(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
+    ApiJson(req): ApiJson<NewPatientRequest>,
+) -> Result<(StatusCode, Json<PatientView>), ApiError> {
+    let status = req
+        .status
+        .as_deref()
+        .map(|s| s.parse::<PatientStatus>().map_err(|e| ApiError::invalid("status", e)))
+        .transpose()?;
+    let patient = state
+        .services
+        .create_patient(
+            NewPatient {
+                first_name: req.first_name,
+                last_name: req.last_name,
+                birth_date: req.birth_date,
+                mrn: req.mrn,
+                phone: req.phone,
+                status,
+            },
+            principal.actor(),
+            client_ip(&headers),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(patient.into())))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route; see /api/v1/openapi.json")
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Frontdesk API", description = "Two-way SMS for medical practices. Authenticate with `Authorization: Bearer <token>` (create one with `frontdesk token create`). Errors are `{\"error\": {\"code\", \"message\"}}`. Live events: `GET /api/v1/events` (Server-Sent Events)."),
+    paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, super::sse::events),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,81 @@
+//! The HTTP surface (DESIGN.md §5): provider webhooks, the REST API, the simulator page,
+//! operations endpoints. Handlers are thin: parse, call a service, render.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, OriginalUri};
+use axum::http::HeaderMap;
+use axum::middleware;
+use axum::routing::{get, post};
+use frontdesk_services::Services;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod home;
+pub mod ops;
+pub mod security;
+pub mod simulator;
+pub mod sse;
+pub mod webhooks;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub twilio_auth_token: Option<Arc<str>>,
+    /// The public base URL providers call, without a trailing slash.
+    pub public_url: Option<Arc<str>>,
+    pub metrics: PrometheusHandle,
+    pub simulator: Option<simulator::SimulatorWeb>,
+}
+
+impl AppState {
+    /// The URL the provider signed: the configured public URL plus the path and query as
+    /// received; without one, what the request itself says (Host, X-Forwarded-Proto).
+    pub fn public_request_url(&self, uri: &OriginalUri, headers: &HeaderMap) -> String {
+        let path_and_query = uri.0.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+        if let Some(base) = &self.public_url {
+            return format!("{base}{path_and_query}");
+        }
+        let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
+        let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+        format!("{proto}://{host}{path_and_query}")
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/conversations", get(api::list_conversations))
+        .route("/conversations/{id}", get(api::get_conversation))
+        .route("/conversations/{id}/messages", post(api::reply))
+        .route("/messages", post(api::start_conversation))
+        .route("/messages/{id}", get(api::get_message))
+        .route("/patients", get(api::list_patients).post(api::create_patient))
+        .route("/patients/{id}", get(api::get_patient))
+        .route("/events", get(sse::events))
+        .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
+        .route("/openapi.json", get(api::openapi))
+        .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(256 * 1024));
+
+    let webhooks = Router::new()
+        .route("/twilio/messages", post(webhooks::twilio_message))
+        .route("/twilio/status", post(webhooks::twilio_status))
+        .layer(DefaultBodyLimit::max(webhooks::MAX_WEBHOOK_BYTES));
+
+    let mut app = Router::new()
+        .route("/", get(home::index))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/static/{file}", get(assets::serve))
+        .nest("/api/v1", api)
+        .nest("/webhooks", webhooks);
+    if state.simulator.is_some() {
+        app = app.merge(simulator::routes());
+    }
+    app.fallback(home::not_found).layer(middleware::from_fn(security::headers)).with_state(state)
+}

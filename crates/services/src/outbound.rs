@@ -1,0 +1,232 @@
+//! Staff, the API or automation send a text: `send_message` and `start_conversation`.
+//!
+//! Consent is enforced here, below every caller: no route, token or worker can queue a text
+//! to a contact who opted out. A queued message and its outbox job are committed together, so
+//! nothing reaches a provider that is not first durable.
+
+use chrono::{DateTime, Utc};
+use frontdesk_domain::model::*;
+use frontdesk_domain::sms::analyze;
+use frontdesk_domain::{Direction, E164, MessageStatus};
+use frontdesk_store::{StoreResult, WriteTx};
+
+use crate::audit::{self, Actor};
+use crate::events::{Event, EventKind};
+use crate::{ServiceError, Services};
+
+/// Twilio's limit for one message body, in characters.
+pub const MAX_BODY_CHARS: usize = 1600;
+/// Twilio's limit for media per message.
+pub const MAX_MEDIA: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub conversation_id: ConversationId,
+    pub body: String,
+    pub media_urls: Vec<String>,
+    pub sender: SenderKind,
+    pub sender_user_id: Option<UserId>,
+    pub actor: Actor,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// The patient's number as typed; read in the practice's default region.
+    pub to: String,
+    /// Which practice number to send from; the first one when absent.
+    pub from: Option<String>,
+    pub body: String,
+    pub media_urls: Vec<String>,
+    pub sender: SenderKind,
+    pub sender_user_id: Option<UserId>,
+    pub actor: Actor,
+    pub ip: Option<String>,
+}
+
+/// Checks what a caller wants to send, naming the field that is wrong.
+pub fn validate_content(body: &str, media_urls: &[String]) -> Result<(), ServiceError> {
+    if body.trim().is_empty() && media_urls.is_empty() {
+        return Err(ServiceError::invalid("body", "write a message (or attach media)"));
+    }
+    let chars = body.chars().count();
+    if chars > MAX_BODY_CHARS {
+        return Err(ServiceError::invalid(
+            "body",
+            format!("the message is {chars} characters long; the limit is {MAX_BODY_CHARS}"),
+        ));
+    }
+    if media_urls.len() > MAX_MEDIA {
+        return Err(ServiceError::invalid("media_urls", format!("at most {MAX_MEDIA} attachments")));
+    }
+    if let Some(bad) = media_urls.iter().find(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+        return Err(ServiceError::invalid("media_urls", format!("{bad:?} is not an http(s) URL")));
+    }
+    Ok(())
+}
+
+/// Builds a queued outbound message with its encoding and segment count.
+pub(crate) fn new_outbound(
+    conversation: &Conversation,
+    provider: ProviderKind,
+    body: &str,
+    media_urls: Vec<String>,
+    sender: SenderKind,
+    sender_user_id: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Message {
+    let info = analyze(body);
+    Message {
+        id: new_id(),
+        conversation_id: conversation.id,
+        thread_id: conversation.thread_id,
+        direction: Direction::Outbound,
+        body: body.to_string(),
+        media: media_urls.into_iter().map(|url| MediaRef { url, content_type: None }).collect(),
+        sender,
+        sender_user_id,
+        provider,
+        provider_message_id: None,
+        status: MessageStatus::Queued,
+        error_code: None,
+        error_message: None,
+        encoding: info.encoding.as_str().to_string(),
+        segments: info.segments as i32,
+        created_at: now,
+        updated_at: now,
+        needs_review: false,
+    }
+}
+
+impl Services {
+    /// Queues a text in an existing conversation.
+    pub async fn send_message(&self, req: SendRequest) -> Result<Message, ServiceError> {
+        validate_content(&req.body, &req.media_urls)?;
+        let providers = self.providers.kinds();
+        let now = crate::now();
+        let message = frontdesk_store::write(&*self.store, move |tx| {
+            Box::pin(async move {
+                let Some(mut conversation) = tx.conversation_by_id(req.conversation_id).await? else {
+                    return Ok(Err(ServiceError::NotFound("conversation".into())));
+                };
+                queue_in_conversation(tx, &mut conversation, &providers, req, now).await
+            })
+        })
+        .await??;
+        self.announce(&message);
+        Ok(message)
+    }
+
+    /// Texts a number, joining its thread's open conversation or opening a new one.
+    pub async fn start_conversation(&self, req: StartRequest) -> Result<Message, ServiceError> {
+        validate_content(&req.body, &req.media_urls)?;
+        let to = E164::parse(&req.to, self.settings.default_region)
+            .map_err(|e| ServiceError::invalid("to", e.to_string()))?;
+        let number = self.sending_number(req.from.as_deref()).await?;
+        let providers = self.providers.kinds();
+        let now = crate::now();
+        let message = frontdesk_store::write(&*self.store, move |tx| {
+            Box::pin(async move {
+                let contact = tx.upsert_contact(&to, now).await?;
+                if contact.opted_out {
+                    return Ok(Err(ServiceError::OptedOut));
+                }
+                let thread = tx.upsert_thread_for_update(number.id, contact.id, now).await?;
+                let mut conversation = match tx.current_conversation(thread.id).await? {
+                    Some(c) => c,
+                    None => {
+                        let fresh = Conversation::open(thread.id, number.default_department_id, now);
+                        tx.insert_conversation(&fresh).await?;
+                        fresh
+                    }
+                };
+                let send = req_into_send(req, conversation.id);
+                queue_in_conversation(tx, &mut conversation, &providers, send, now).await
+            })
+        })
+        .await??;
+        self.announce(&message);
+        Ok(message)
+    }
+
+    async fn sending_number(&self, from: Option<&str>) -> Result<PracticeNumber, ServiceError> {
+        match from {
+            Some(raw) => {
+                let e164 = E164::parse(raw, self.settings.default_region)
+                    .map_err(|e| ServiceError::invalid("from", e.to_string()))?;
+                self.store.number_by_e164(&e164).await?.ok_or_else(|| ServiceError::UnknownNumber(e164.masked()))
+            }
+            None => self.store.list_numbers().await?.into_iter().next().ok_or_else(|| {
+                ServiceError::invalid("from", "this practice has no numbers yet; add one with `frontdesk number add`")
+            }),
+        }
+    }
+
+    fn announce(&self, message: &Message) {
+        self.events.publish(Event {
+            kind: EventKind::MessageQueued,
+            conversation_id: Some(message.conversation_id),
+            message_id: Some(message.id),
+        });
+        self.outbox_signal.notify_one();
+    }
+}
+
+fn req_into_send(req: StartRequest, conversation_id: ConversationId) -> SendRequest {
+    SendRequest {
+        conversation_id,
+        body: req.body,
+        media_urls: req.media_urls,
+        sender: req.sender,
+        sender_user_id: req.sender_user_id,
+        actor: req.actor,
+        ip: req.ip,
+    }
+}
+
+/// The shared tail of both send paths: consent, provider, message, job, conversation, audit.
+/// Returns the use-case error as a value so nothing is written when it refuses.
+async fn queue_in_conversation(
+    tx: &mut dyn WriteTx,
+    conversation: &mut Conversation,
+    providers: &[ProviderKind],
+    req: SendRequest,
+    now: DateTime<Utc>,
+) -> StoreResult<Result<Message, ServiceError>> {
+    let Some(thread) = tx.thread_by_id(conversation.thread_id).await? else {
+        return Ok(Err(ServiceError::NotFound("thread".into())));
+    };
+    let Some(contact) = tx.contact_by_id(thread.contact_id).await? else {
+        return Ok(Err(ServiceError::NotFound("contact".into())));
+    };
+    if contact.opted_out {
+        return Ok(Err(ServiceError::OptedOut));
+    }
+    let Some(number) = tx.number_by_id(thread.number_id).await? else {
+        return Ok(Err(ServiceError::NotFound("practice number".into())));
+    };
+    if !providers.contains(&number.provider) {
+        return Ok(Err(ServiceError::ProviderMissing(number.provider.to_string())));
+    }
+
+    let message =
+        new_outbound(conversation, number.provider, &req.body, req.media_urls, req.sender, req.sender_user_id, now);
+    tx.insert_message(&message).await?;
+    tx.enqueue_job(&OutboxJob::new(message.id, number.id, now)).await?;
+
+    conversation.last_message_at = now;
+    if matches!(req.sender, SenderKind::Staff | SenderKind::Api) {
+        // A person answered: the patient is no longer waiting and the thread is read.
+        conversation.waiting_since = None;
+        conversation.unread_count = 0;
+    }
+    if conversation.status == ConversationStatus::Closed {
+        conversation.status = ConversationStatus::Open;
+        conversation.closed_at = None;
+    }
+    tx.update_conversation(conversation).await?;
+    tx.touch_thread(thread.id, now).await?;
+    tx.insert_audit(&audit::entry(&req.actor, "message.send", Some(format!("message:{}", message.id)), req.ip, now))
+        .await?;
+    Ok(Ok(message))
+}

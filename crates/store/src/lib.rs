@@ -1,0 +1,264 @@
+//! Persistence behind one trait, with an embedded SQLite implementation (the default) and a
+//! PostgreSQL one (for several instances). Both pass the same conformance suite
+//! (`tests/conformance.rs`).
+//!
+//! Reads are plain async methods on [`Store`]. Writes go through [`Store::write`]: the caller
+//! hands over a closure that runs against a [`WriteTx`] inside one transaction. The services
+//! layer keeps the business logic in that closure; the store decides how transactions are
+//! committed (SQLite: one writer task that groups many closures into one durable commit;
+//! PostgreSQL: one pooled transaction per closure). A closure's result is returned only after
+//! its transaction is durable.
+//!
+//! Sensitive text (message bodies, media references, patient details) is sealed with the
+//! [`vault::Vault`] before it reaches the database and opened on the way out, so callers only
+//! ever see plain domain values and the files only ever hold ciphertext.
+
+use std::any::Any;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+use frontdesk_domain::model::*;
+use frontdesk_domain::{E164, MessageStatus};
+
+mod common;
+pub mod postgres;
+pub mod sqlite;
+pub mod vault;
+
+pub use vault::{MasterKey, Vault};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database is busy, locked or unreachable: the caller should answer 503 so the
+    /// provider (or person) retries; nothing was written.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was broken (an email or number that already exists).
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The service aborted its own write; the transaction was rolled back.
+    #[error("{0}")]
+    Aborted(String),
+    /// Stored data could not be decoded or decrypted (wrong master key, corruption).
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A write, run by the store inside one transaction. See [`write`].
+pub type WriteOp = Box<
+    dyn for<'t> FnOnce(&'t mut dyn WriteTx) -> BoxFuture<'t, StoreResult<Box<dyn Any + Send>>>
+        + Send,
+>;
+
+/// Runs `f` in one transaction and returns its result once the transaction is durable.
+/// If `f` returns an error, everything it wrote is rolled back and nothing else is affected.
+pub async fn write<R, F>(store: &dyn Store, f: F) -> StoreResult<R>
+where
+    R: Send + 'static,
+    F: for<'t> FnOnce(&'t mut dyn WriteTx) -> BoxFuture<'t, StoreResult<R>> + Send + 'static,
+{
+    let op: WriteOp = Box::new(move |tx| {
+        let fut = f(tx);
+        Box::pin(async move { fut.await.map(|r| Box::new(r) as Box<dyn Any + Send>) })
+    });
+    let out = store.write(op).await?;
+    out.downcast::<R>()
+        .map(|b| *b)
+        .map_err(|_| StoreError::Other("write result had an unexpected type".into()))
+}
+
+/// A new status for a message, as recorded by the dispatcher or a status callback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageStatusChange {
+    pub message_id: MessageId,
+    pub status: MessageStatus,
+    /// Replaces the stored provider id when `Some`.
+    pub provider_message_id: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub needs_review: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// The primitive operations a write closure may use. Every method runs inside the
+/// closure's transaction. Methods named `*_for_update` lock the row (PostgreSQL) so
+/// concurrent writers serialise on it; on SQLite all writes are serial anyway.
+#[async_trait]
+pub trait WriteTx: Send {
+    /// Records that a provider message id has been seen. Returns `false` if it already had
+    /// been (a duplicate delivery), `true` the first time.
+    async fn claim_provider_receipt(
+        &mut self,
+        provider: ProviderKind,
+        provider_message_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    async fn number_by_e164(&mut self, e164: &E164) -> StoreResult<Option<PracticeNumber>>;
+    async fn number_by_id(&mut self, id: NumberId) -> StoreResult<Option<PracticeNumber>>;
+    async fn insert_number(&mut self, number: &PracticeNumber) -> StoreResult<()>;
+    async fn insert_department(&mut self, department: &Department) -> StoreResult<()>;
+
+    /// Finds the contact for a phone number, creating it (not opted out) if new.
+    async fn upsert_contact(&mut self, phone: &E164, at: DateTime<Utc>) -> StoreResult<Contact>;
+    async fn contact_by_id(&mut self, id: ContactId) -> StoreResult<Option<Contact>>;
+    async fn set_contact_opted_out(&mut self, id: ContactId, opted_out: bool) -> StoreResult<()>;
+    async fn insert_consent_event(&mut self, event: &ConsentEvent) -> StoreResult<()>;
+
+    /// Finds the thread for (number, contact), creating it if new, and locks it: concurrent
+    /// writers for the same thread are serialised from here to commit.
+    async fn upsert_thread_for_update(
+        &mut self,
+        number_id: NumberId,
+        contact_id: ContactId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Thread>;
+    async fn thread_by_id(&mut self, id: ThreadId) -> StoreResult<Option<Thread>>;
+    async fn touch_thread(
+        &mut self,
+        id: ThreadId,
+        last_message_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The thread's newest conversation that is not closed, if any.
+    async fn current_conversation(
+        &mut self,
+        thread_id: ThreadId,
+    ) -> StoreResult<Option<Conversation>>;
+    async fn conversation_by_id(&mut self, id: ConversationId)
+    -> StoreResult<Option<Conversation>>;
+    async fn insert_conversation(&mut self, conversation: &Conversation) -> StoreResult<()>;
+    /// Overwrites every mutable field of the conversation with the given values.
+    async fn update_conversation(&mut self, conversation: &Conversation) -> StoreResult<()>;
+
+    async fn insert_message(&mut self, message: &Message) -> StoreResult<()>;
+    async fn message_by_id_for_update(&mut self, id: MessageId) -> StoreResult<Option<Message>>;
+    async fn message_by_provider_id_for_update(
+        &mut self,
+        provider: ProviderKind,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<Message>>;
+    async fn update_message_status(&mut self, change: &MessageStatusChange) -> StoreResult<()>;
+
+    async fn enqueue_job(&mut self, job: &OutboxJob) -> StoreResult<()>;
+    async fn job_by_id(&mut self, id: Uuid) -> StoreResult<Option<OutboxJob>>;
+    /// Overwrites the job's state, attempts, times, lease and last error.
+    async fn update_job(&mut self, job: &OutboxJob) -> StoreResult<()>;
+
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
+    async fn insert_api_token(&mut self, token: &ApiToken) -> StoreResult<()>;
+    async fn insert_patient(&mut self, patient: &Patient) -> StoreResult<()>;
+    async fn link_contact_patient(
+        &mut self,
+        contact_id: ContactId,
+        patient_id: PatientId,
+    ) -> StoreResult<()>;
+    async fn insert_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
+}
+
+/// A conversation with what the inbox needs to show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationSummary {
+    pub conversation: Conversation,
+    pub thread: Thread,
+    pub contact: Contact,
+    pub number: PracticeNumber,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationQuery {
+    pub status: Option<ConversationStatus>,
+    /// Only conversations whose `last_message_at` is strictly older (keyset pagination).
+    pub before: Option<DateTime<Utc>>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Runs a write closure in a transaction; use the typed [`write`] helper instead.
+    async fn write(&self, op: WriteOp) -> StoreResult<Box<dyn Any + Send>>;
+
+    /// Claims up to `limit` outbox jobs that are due (`pending` with `next_attempt_at <= now`,
+    /// or `in_flight` whose lease expired), marking them `in_flight` under `owner` until
+    /// `lease_until`. Concurrent claimers never receive the same job.
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxJob>>;
+
+    /// Answers whether the database can be read and written.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+    async fn api_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiToken>>;
+
+    async fn list_numbers(&self) -> StoreResult<Vec<PracticeNumber>>;
+    async fn number_by_e164(&self, e164: &E164) -> StoreResult<Option<PracticeNumber>>;
+    async fn list_departments(&self) -> StoreResult<Vec<Department>>;
+
+    async fn contact_by_phone(&self, phone: &E164) -> StoreResult<Option<Contact>>;
+    async fn consent_events(&self, contact_id: ContactId) -> StoreResult<Vec<ConsentEvent>>;
+
+    /// Newest activity first.
+    async fn list_conversations(
+        &self,
+        query: &ConversationQuery,
+    ) -> StoreResult<Vec<ConversationSummary>>;
+    async fn conversation_summary(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<ConversationSummary>>;
+    /// Every message of the thread, across all its conversations, oldest first.
+    async fn thread_messages(&self, thread_id: ThreadId) -> StoreResult<Vec<Message>>;
+    async fn message_by_id(&self, id: MessageId) -> StoreResult<Option<Message>>;
+    async fn message_by_provider_id(
+        &self,
+        provider: ProviderKind,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<Message>>;
+    async fn job_for_message(&self, message_id: MessageId) -> StoreResult<Option<OutboxJob>>;
+    /// Jobs not yet done or dead.
+    async fn outbox_depth(&self) -> StoreResult<i64>;
+
+    async fn list_patients(&self, limit: u32, offset: u32) -> StoreResult<Vec<Patient>>;
+    async fn patient_by_id(&self, id: PatientId) -> StoreResult<Option<Patient>>;
+
+    /// Newest first.
+    async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Writes a consistent copy of the whole database to `path` (SQLite: `VACUUM INTO`).
+    /// PostgreSQL answers with an error that points to `pg_dump`.
+    async fn backup(&self, path: &Path) -> StoreResult<()>;
+}
+
+/// Opens the store named by `url` (`sqlite://PATH` or `postgres://...`), creating the
+/// database file if needed and applying migrations.
+pub async fn connect(url: &str, vault: Arc<Vault>) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url, vault).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::open(url, vault).await?))
+    } else {
+        Err(StoreError::Other(format!(
+            "unsupported database URL scheme in {:?}; use sqlite://PATH or postgres://...",
+            url.split(':').next().unwrap_or("")
+        )))
+    }
+}
