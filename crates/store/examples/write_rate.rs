@@ -15,15 +15,10 @@ use frontdesk_store::{MasterKey, Store, Vault};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let seconds: u64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("rate.db").display());
-    let store = frontdesk_store::connect(&url, Arc::new(Vault::new(&MasterKey::generate())))
-        .await
-        .expect("open store");
+    let store = frontdesk_store::connect(&url, Arc::new(Vault::new(&MasterKey::generate()))).await.expect("open store");
     println!(
         "durable writes through Store::write on SQLite (WAL, synchronous=FULL), {seconds}s per run, db in {}",
         dir.path().display()
@@ -32,10 +27,7 @@ async fn main() {
     for writers in [1usize, 16, 256] {
         let rate = measure(&store, writers, Duration::from_secs(seconds)).await;
         let base = *baseline.get_or_insert(rate);
-        println!(
-            "{writers:>4} concurrent writers: {rate:>9.0} ops/s  ({:.1}x the single writer)",
-            rate / base
-        );
+        println!("{writers:>4} concurrent writers: {rate:>9.0} ops/s  ({:.1}x the single writer)", rate / base);
     }
 }
 
@@ -52,8 +44,7 @@ async fn measure(store: &Arc<dyn Store>, writers: usize, length: Duration) -> f6
                 frontdesk_store::write(&*store, move |tx| {
                     Box::pin(async move {
                         let now = Utc::now();
-                        tx.claim_provider_receipt(ProviderKind::Simulator, &provider_id, now)
-                            .await?;
+                        tx.claim_provider_receipt(ProviderKind::Simulator, &provider_id, now).await?;
                         tx.insert_audit(&AuditEvent {
                             id: new_id(),
                             at: now,

@@ -29,17 +29,12 @@ pub(crate) fn opt_ms(at: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 pub(crate) fn from_ms(column: &str, value: i64) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(value).ok_or_else(|| {
-        StoreError::Corrupt(format!(
-            "column {column}: {value} is not a representable timestamp"
-        ))
-    })
+    DateTime::from_timestamp_millis(value)
+        .ok_or_else(|| StoreError::Corrupt(format!("column {column}: {value} is not a representable timestamp")))
 }
 
 pub(crate) fn parse_word<T: FromStr<Err = String>>(column: &str, value: &str) -> StoreResult<T> {
-    value
-        .parse::<T>()
-        .map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
+    value.parse::<T>().map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
 }
 
 pub(crate) fn parse_e164(column: &str, value: &str) -> StoreResult<E164> {
@@ -48,11 +43,7 @@ pub(crate) fn parse_e164(column: &str, value: &str) -> StoreResult<E164> {
 
 /// `prefix` + `name`, borrowing when there is no prefix (the common case).
 pub(crate) fn col<'a>(prefix: &str, name: &'a str) -> Cow<'a, str> {
-    if prefix.is_empty() {
-        Cow::Borrowed(name)
-    } else {
-        Cow::Owned(format!("{prefix}{name}"))
-    }
+    if prefix.is_empty() { Cow::Borrowed(name) } else { Cow::Owned(format!("{prefix}{name}")) }
 }
 
 pub(crate) fn lowercase_email(email: &str) -> String {
@@ -67,10 +58,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             if db.kind() == sqlx::error::ErrorKind::UniqueViolation {
-                let what = db
-                    .constraint()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| db.message().to_owned());
+                let what = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
                 return StoreError::Conflict(describe_conflict(&what).into());
             }
             if is_transient_code(&code) {
@@ -78,24 +66,12 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             }
             StoreError::Other(format!("{} (code {code})", db.message()))
         }
-        sqlx::Error::PoolTimedOut => {
-            StoreError::Unavailable("timed out waiting for a database connection".into())
-        }
-        sqlx::Error::PoolClosed => {
-            StoreError::Unavailable("the database connection pool is closed".into())
-        }
-        sqlx::Error::WorkerCrashed => {
-            StoreError::Unavailable("the database connection worker stopped".into())
-        }
-        sqlx::Error::Io(e) => {
-            StoreError::Unavailable(format!("I/O error talking to the database: {e}"))
-        }
-        sqlx::Error::Tls(e) => {
-            StoreError::Unavailable(format!("TLS error talking to the database: {e}"))
-        }
-        sqlx::Error::ColumnDecode { index, source } => {
-            StoreError::Corrupt(format!("column {index}: {source}"))
-        }
+        sqlx::Error::PoolTimedOut => StoreError::Unavailable("timed out waiting for a database connection".into()),
+        sqlx::Error::PoolClosed => StoreError::Unavailable("the database connection pool is closed".into()),
+        sqlx::Error::WorkerCrashed => StoreError::Unavailable("the database connection worker stopped".into()),
+        sqlx::Error::Io(e) => StoreError::Unavailable(format!("I/O error talking to the database: {e}")),
+        sqlx::Error::Tls(e) => StoreError::Unavailable(format!("TLS error talking to the database: {e}")),
+        sqlx::Error::ColumnDecode { index, source } => StoreError::Corrupt(format!("column {index}: {source}")),
         sqlx::Error::ColumnNotFound(c) => StoreError::Corrupt(format!("column {c} is missing")),
         sqlx::Error::Decode(e) => StoreError::Corrupt(e.to_string()),
         other => StoreError::Other(other.to_string()),
@@ -129,29 +105,13 @@ pub(crate) fn describe_conflict(what: &str) -> &'static str {
         ("contacts.phone", "a contact with this phone number"),
         ("contacts_phone", "a contact with this phone number"),
         ("threads.number_id", "a thread for this number and contact"),
-        (
-            "threads_number_contact",
-            "a thread for this number and contact",
-        ),
-        (
-            "provider_message_id",
-            "a message with this provider message id",
-        ),
-        (
-            "messages_provider_id",
-            "a message with this provider message id",
-        ),
-        (
-            "provider_receipts",
-            "a receipt for this provider message id",
-        ),
+        ("threads_number_contact", "a thread for this number and contact"),
+        ("provider_message_id", "a message with this provider message id"),
+        ("messages_provider_id", "a message with this provider message id"),
+        ("provider_receipts", "a receipt for this provider message id"),
         ("contact_patients", "this contact-patient link"),
     ];
-    KNOWN
-        .iter()
-        .find(|(key, _)| what.contains(key))
-        .map(|(_, d)| *d)
-        .unwrap_or("a row with the same key")
+    KNOWN.iter().find(|(key, _)| what.contains(key)).map(|(_, d)| *d).unwrap_or("a row with the same key")
 }
 
 /// Patient fields that identify a person, sealed together as one JSON object.
@@ -190,34 +150,16 @@ pub(crate) fn seal_patient(vault: &Vault, p: &Patient) -> (Vec<u8>, Option<Strin
     };
     // Serialising plain strings and dates to JSON cannot fail.
     let json = serde_json::to_vec(&details).expect("patient details serialise to JSON");
-    let index = p
-        .mrn
-        .as_deref()
-        .map(|mrn| vault.blind_index(MRN_INDEX, mrn));
+    let index = p.mrn.as_deref().map(|mrn| vault.blind_index(MRN_INDEX, mrn));
     (vault.seal(&json, &aad(p.id, PATIENT_DETAILS)), index)
 }
 
 pub(crate) fn open_patient(vault: &Vault, id: Uuid, sealed: &[u8]) -> StoreResult<OpenedPatient> {
-    let json = vault
-        .open(sealed, &aad(id, PATIENT_DETAILS))
-        .map_err(|e| in_column(PATIENT_DETAILS, e))?;
-    let d: PatientDetails = serde_json::from_slice(&json).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "column {PATIENT_DETAILS}: not the expected JSON: {e}"
-        ))
-    })?;
-    let phone = d
-        .phone
-        .as_deref()
-        .map(|p| parse_e164(PATIENT_DETAILS, p))
-        .transpose()?;
-    Ok(OpenedPatient {
-        first_name: d.first_name,
-        last_name: d.last_name,
-        birth_date: d.birth_date,
-        mrn: d.mrn,
-        phone,
-    })
+    let json = vault.open(sealed, &aad(id, PATIENT_DETAILS)).map_err(|e| in_column(PATIENT_DETAILS, e))?;
+    let d: PatientDetails = serde_json::from_slice(&json)
+        .map_err(|e| StoreError::Corrupt(format!("column {PATIENT_DETAILS}: not the expected JSON: {e}")))?;
+    let phone = d.phone.as_deref().map(|p| parse_e164(PATIENT_DETAILS, p)).transpose()?;
+    Ok(OpenedPatient { first_name: d.first_name, last_name: d.last_name, birth_date: d.birth_date, mrn: d.mrn, phone })
 }
 
 pub(crate) fn seal_body(vault: &Vault, id: Uuid, body: &str) -> Vec<u8> {
@@ -225,11 +167,8 @@ pub(crate) fn seal_body(vault: &Vault, id: Uuid, body: &str) -> Vec<u8> {
 }
 
 pub(crate) fn open_body(vault: &Vault, id: Uuid, sealed: &[u8]) -> StoreResult<String> {
-    let bytes = vault
-        .open(sealed, &aad(id, MESSAGE_BODY))
-        .map_err(|e| in_column(MESSAGE_BODY, e))?;
-    String::from_utf8(bytes)
-        .map_err(|_| StoreError::Corrupt(format!("column {MESSAGE_BODY}: not UTF-8")))
+    let bytes = vault.open(sealed, &aad(id, MESSAGE_BODY)).map_err(|e| in_column(MESSAGE_BODY, e))?;
+    String::from_utf8(bytes).map_err(|_| StoreError::Corrupt(format!("column {MESSAGE_BODY}: not UTF-8")))
 }
 
 /// `None` for no media, so the common text-only message stores no ciphertext for it.
@@ -241,22 +180,13 @@ pub(crate) fn seal_media(vault: &Vault, id: Uuid, media: &[MediaRef]) -> Option<
     Some(vault.seal(&json, &aad(id, MESSAGE_MEDIA)))
 }
 
-pub(crate) fn open_media(
-    vault: &Vault,
-    id: Uuid,
-    sealed: Option<&[u8]>,
-) -> StoreResult<Vec<MediaRef>> {
+pub(crate) fn open_media(vault: &Vault, id: Uuid, sealed: Option<&[u8]>) -> StoreResult<Vec<MediaRef>> {
     let Some(sealed) = sealed else {
         return Ok(Vec::new());
     };
-    let json = vault
-        .open(sealed, &aad(id, MESSAGE_MEDIA))
-        .map_err(|e| in_column(MESSAGE_MEDIA, e))?;
-    serde_json::from_slice(&json).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "column {MESSAGE_MEDIA}: not the expected JSON: {e}"
-        ))
-    })
+    let json = vault.open(sealed, &aad(id, MESSAGE_MEDIA)).map_err(|e| in_column(MESSAGE_MEDIA, e))?;
+    serde_json::from_slice(&json)
+        .map_err(|e| StoreError::Corrupt(format!("column {MESSAGE_MEDIA}: not the expected JSON: {e}")))
 }
 
 fn in_column(column: &str, e: StoreError) -> StoreError {
@@ -367,8 +297,8 @@ macro_rules! summary_select {
 }
 
 pub(crate) use {
-    audit_cols, consent_cols, contact_cols, conversation_cols, department_cols, job_cols,
-    message_cols, number_cols, patient_cols, summary_select, thread_cols, token_cols, user_cols,
+    audit_cols, consent_cols, contact_cols, conversation_cols, department_cols, job_cols, message_cols, number_cols,
+    patient_cols, summary_select, thread_cols, token_cols, user_cols,
 };
 
 /// Expands, inside a backend module, a `q` module of queries and row mappings for that
@@ -453,7 +383,11 @@ macro_rules! define_backend {
             }
 
             fn map_department(r: &DbRow) -> StoreResult<Department> {
-                Ok(Department { id: get(r, "", "id")?, name: get(r, "", "name")?, created_at: ts(r, "", "created_at")? })
+                Ok(Department {
+                    id: get(r, "", "id")?,
+                    name: get(r, "", "name")?,
+                    created_at: ts(r, "", "created_at")?,
+                })
             }
 
             fn map_number(r: &DbRow, p: &str) -> StoreResult<PracticeNumber> {
@@ -733,7 +667,11 @@ macro_rules! define_backend {
 
             // ---- contacts and consent -------------------------------------------------------
 
-            pub(crate) async fn upsert_contact(conn: &mut Conn, phone: &E164, at: DateTime<Utc>) -> StoreResult<Contact> {
+            pub(crate) async fn upsert_contact(
+                conn: &mut Conn,
+                phone: &E164,
+                at: DateTime<Utc>,
+            ) -> StoreResult<Contact> {
                 // DO NOTHING (not DO UPDATE) so an existing contact row is not rewritten or,
                 // on PostgreSQL, locked by every inbound message; a concurrent insert of the
                 // same phone is waited for, after which the SELECT sees it.
@@ -1049,7 +987,12 @@ macro_rules! define_backend {
                 inserted(res, "a message with this id or provider message id")
             }
 
-            pub(crate) async fn message_by_id<'e, E>(ex: E, vault: &Vault, id: Uuid, lock: bool) -> StoreResult<Option<Message>>
+            pub(crate) async fn message_by_id<'e, E>(
+                ex: E,
+                vault: &Vault,
+                id: Uuid,
+                lock: bool,
+            ) -> StoreResult<Option<Message>>
             where
                 E: sqlx::Executor<'e, Database = Db>,
             {
@@ -1080,7 +1023,11 @@ macro_rules! define_backend {
                         $fu
                     )
                 } else {
-                    concat!("SELECT ", message_cols!(), " FROM messages WHERE provider = $1 AND provider_message_id = $2")
+                    concat!(
+                        "SELECT ",
+                        message_cols!(),
+                        " FROM messages WHERE provider = $1 AND provider_message_id = $2"
+                    )
                 };
                 let row = sqlx::query(sql)
                     .bind(provider.as_str())
@@ -1116,7 +1063,11 @@ macro_rules! define_backend {
                 updated(res, "message", c.message_id)
             }
 
-            pub(crate) async fn thread_messages<'e, E>(ex: E, vault: &Vault, thread_id: Uuid) -> StoreResult<Vec<Message>>
+            pub(crate) async fn thread_messages<'e, E>(
+                ex: E,
+                vault: &Vault,
+                thread_id: Uuid,
+            ) -> StoreResult<Vec<Message>>
             where
                 E: sqlx::Executor<'e, Database = Db>,
             {
@@ -1405,7 +1356,11 @@ macro_rules! define_backend {
                 all(rows, |r| map_patient(r, vault))
             }
 
-            pub(crate) async fn link_contact_patient<'e, E>(ex: E, contact_id: Uuid, patient_id: Uuid) -> StoreResult<()>
+            pub(crate) async fn link_contact_patient<'e, E>(
+                ex: E,
+                contact_id: Uuid,
+                patient_id: Uuid,
+            ) -> StoreResult<()>
             where
                 E: sqlx::Executor<'e, Database = Db>,
             {
@@ -1449,11 +1404,15 @@ macro_rules! define_backend {
             where
                 E: sqlx::Executor<'e, Database = Db>,
             {
-                let rows = sqlx::query(concat!("SELECT ", audit_cols!(), " FROM audit_events ORDER BY at DESC, id DESC LIMIT $1"))
-                    .bind(i64::from(limit))
-                    .fetch_all(ex)
-                    .await
-                    .map_err(db_err)?;
+                let rows = sqlx::query(concat!(
+                    "SELECT ",
+                    audit_cols!(),
+                    " FROM audit_events ORDER BY at DESC, id DESC LIMIT $1"
+                ))
+                .bind(i64::from(limit))
+                .fetch_all(ex)
+                .await
+                .map_err(db_err)?;
                 all(rows, map_audit)
             }
         }
@@ -1484,11 +1443,17 @@ macro_rules! define_backend {
                 q::number_by_id(self.parts().0, id).await
             }
 
-            async fn insert_number(&mut self, number: &frontdesk_domain::model::PracticeNumber) -> crate::StoreResult<()> {
+            async fn insert_number(
+                &mut self,
+                number: &frontdesk_domain::model::PracticeNumber,
+            ) -> crate::StoreResult<()> {
                 q::insert_number(self.parts().0, number).await
             }
 
-            async fn insert_department(&mut self, department: &frontdesk_domain::model::Department) -> crate::StoreResult<()> {
+            async fn insert_department(
+                &mut self,
+                department: &frontdesk_domain::model::Department,
+            ) -> crate::StoreResult<()> {
                 q::insert_department(self.parts().0, department).await
             }
 
@@ -1500,7 +1465,10 @@ macro_rules! define_backend {
                 q::upsert_contact(self.parts().0, phone, at).await
             }
 
-            async fn contact_by_id(&mut self, id: uuid::Uuid) -> crate::StoreResult<Option<frontdesk_domain::model::Contact>> {
+            async fn contact_by_id(
+                &mut self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Contact>> {
                 q::contact_by_id(self.parts().0, id).await
             }
 
@@ -1508,7 +1476,10 @@ macro_rules! define_backend {
                 q::set_contact_opted_out(self.parts().0, id, opted_out).await
             }
 
-            async fn insert_consent_event(&mut self, event: &frontdesk_domain::model::ConsentEvent) -> crate::StoreResult<()> {
+            async fn insert_consent_event(
+                &mut self,
+                event: &frontdesk_domain::model::ConsentEvent,
+            ) -> crate::StoreResult<()> {
                 q::insert_consent_event(self.parts().0, event).await
             }
 
@@ -1521,11 +1492,18 @@ macro_rules! define_backend {
                 q::upsert_thread_for_update(self.parts().0, number_id, contact_id, at).await
             }
 
-            async fn thread_by_id(&mut self, id: uuid::Uuid) -> crate::StoreResult<Option<frontdesk_domain::model::Thread>> {
+            async fn thread_by_id(
+                &mut self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Thread>> {
                 q::thread_by_id(self.parts().0, id).await
             }
 
-            async fn touch_thread(&mut self, id: uuid::Uuid, last_message_at: chrono::DateTime<chrono::Utc>) -> crate::StoreResult<()> {
+            async fn touch_thread(
+                &mut self,
+                id: uuid::Uuid,
+                last_message_at: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<()> {
                 q::touch_thread(self.parts().0, id, last_message_at).await
             }
 
@@ -1543,11 +1521,17 @@ macro_rules! define_backend {
                 q::conversation_by_id(self.parts().0, id).await
             }
 
-            async fn insert_conversation(&mut self, conversation: &frontdesk_domain::model::Conversation) -> crate::StoreResult<()> {
+            async fn insert_conversation(
+                &mut self,
+                conversation: &frontdesk_domain::model::Conversation,
+            ) -> crate::StoreResult<()> {
                 q::insert_conversation(self.parts().0, conversation).await
             }
 
-            async fn update_conversation(&mut self, conversation: &frontdesk_domain::model::Conversation) -> crate::StoreResult<()> {
+            async fn update_conversation(
+                &mut self,
+                conversation: &frontdesk_domain::model::Conversation,
+            ) -> crate::StoreResult<()> {
                 q::update_conversation(self.parts().0, conversation).await
             }
 
@@ -1581,7 +1565,10 @@ macro_rules! define_backend {
                 q::enqueue_job(self.parts().0, job).await
             }
 
-            async fn job_by_id(&mut self, id: uuid::Uuid) -> crate::StoreResult<Option<frontdesk_domain::model::OutboxJob>> {
+            async fn job_by_id(
+                &mut self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::OutboxJob>> {
                 q::job_by_id(self.parts().0, id).await
             }
 
@@ -1602,7 +1589,11 @@ macro_rules! define_backend {
                 q::insert_patient(c, v, patient).await
             }
 
-            async fn link_contact_patient(&mut self, contact_id: uuid::Uuid, patient_id: uuid::Uuid) -> crate::StoreResult<()> {
+            async fn link_contact_patient(
+                &mut self,
+                contact_id: uuid::Uuid,
+                patient_id: uuid::Uuid,
+            ) -> crate::StoreResult<()> {
                 q::link_contact_patient(self.parts().0, contact_id, patient_id).await
             }
 
@@ -1647,7 +1638,10 @@ macro_rules! define_backend {
                 q::count_users(self.reader()).await
             }
 
-            async fn api_token_by_hash(&self, token_hash: &str) -> crate::StoreResult<Option<frontdesk_domain::model::ApiToken>> {
+            async fn api_token_by_hash(
+                &self,
+                token_hash: &str,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::ApiToken>> {
                 q::api_token_by_hash(self.reader(), token_hash).await
             }
 
@@ -1687,15 +1681,24 @@ macro_rules! define_backend {
                 q::list_conversations(self.reader(), query).await
             }
 
-            async fn conversation_summary(&self, id: uuid::Uuid) -> crate::StoreResult<Option<crate::ConversationSummary>> {
+            async fn conversation_summary(
+                &self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<crate::ConversationSummary>> {
                 q::conversation_summary(self.reader(), id).await
             }
 
-            async fn thread_messages(&self, thread_id: uuid::Uuid) -> crate::StoreResult<Vec<frontdesk_domain::model::Message>> {
+            async fn thread_messages(
+                &self,
+                thread_id: uuid::Uuid,
+            ) -> crate::StoreResult<Vec<frontdesk_domain::model::Message>> {
                 q::thread_messages(self.reader(), self.vault(), thread_id).await
             }
 
-            async fn message_by_id(&self, id: uuid::Uuid) -> crate::StoreResult<Option<frontdesk_domain::model::Message>> {
+            async fn message_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Message>> {
                 q::message_by_id(self.reader(), self.vault(), id, false).await
             }
 
@@ -1707,7 +1710,10 @@ macro_rules! define_backend {
                 q::message_by_provider_id(self.reader(), self.vault(), provider, provider_message_id, false).await
             }
 
-            async fn job_for_message(&self, message_id: uuid::Uuid) -> crate::StoreResult<Option<frontdesk_domain::model::OutboxJob>> {
+            async fn job_for_message(
+                &self,
+                message_id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::OutboxJob>> {
                 q::job_for_message(self.reader(), message_id).await
             }
 
@@ -1715,11 +1721,18 @@ macro_rules! define_backend {
                 q::outbox_depth(self.reader()).await
             }
 
-            async fn list_patients(&self, limit: u32, offset: u32) -> crate::StoreResult<Vec<frontdesk_domain::model::Patient>> {
+            async fn list_patients(
+                &self,
+                limit: u32,
+                offset: u32,
+            ) -> crate::StoreResult<Vec<frontdesk_domain::model::Patient>> {
                 q::list_patients(self.reader(), self.vault(), limit, offset).await
             }
 
-            async fn patient_by_id(&self, id: uuid::Uuid) -> crate::StoreResult<Option<frontdesk_domain::model::Patient>> {
+            async fn patient_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Patient>> {
                 q::patient_by_id(self.reader(), self.vault(), id).await
             }
 

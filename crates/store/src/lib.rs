@@ -54,10 +54,8 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A write, run by the store inside one transaction. See [`write`].
-pub type WriteOp = Box<
-    dyn for<'t> FnOnce(&'t mut dyn WriteTx) -> BoxFuture<'t, StoreResult<Box<dyn Any + Send>>>
-        + Send,
->;
+pub type WriteOp =
+    Box<dyn for<'t> FnOnce(&'t mut dyn WriteTx) -> BoxFuture<'t, StoreResult<Box<dyn Any + Send>>> + Send>;
 
 /// Runs `f` in one transaction and returns its result once the transaction is durable.
 /// If `f` returns an error, everything it wrote is rolled back and nothing else is affected.
@@ -71,9 +69,7 @@ where
         Box::pin(async move { fut.await.map(|r| Box::new(r) as Box<dyn Any + Send>) })
     });
     let out = store.write(op).await?;
-    out.downcast::<R>()
-        .map(|b| *b)
-        .map_err(|_| StoreError::Other("write result had an unexpected type".into()))
+    out.downcast::<R>().map(|b| *b).map_err(|_| StoreError::Other("write result had an unexpected type".into()))
 }
 
 /// A new status for a message, as recorded by the dispatcher or a status callback.
@@ -123,19 +119,11 @@ pub trait WriteTx: Send {
         at: DateTime<Utc>,
     ) -> StoreResult<Thread>;
     async fn thread_by_id(&mut self, id: ThreadId) -> StoreResult<Option<Thread>>;
-    async fn touch_thread(
-        &mut self,
-        id: ThreadId,
-        last_message_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    async fn touch_thread(&mut self, id: ThreadId, last_message_at: DateTime<Utc>) -> StoreResult<()>;
 
     /// The thread's newest conversation that is not closed, if any.
-    async fn current_conversation(
-        &mut self,
-        thread_id: ThreadId,
-    ) -> StoreResult<Option<Conversation>>;
-    async fn conversation_by_id(&mut self, id: ConversationId)
-    -> StoreResult<Option<Conversation>>;
+    async fn current_conversation(&mut self, thread_id: ThreadId) -> StoreResult<Option<Conversation>>;
+    async fn conversation_by_id(&mut self, id: ConversationId) -> StoreResult<Option<Conversation>>;
     async fn insert_conversation(&mut self, conversation: &Conversation) -> StoreResult<()>;
     /// Overwrites every mutable field of the conversation with the given values.
     async fn update_conversation(&mut self, conversation: &Conversation) -> StoreResult<()>;
@@ -157,11 +145,7 @@ pub trait WriteTx: Send {
     async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
     async fn insert_api_token(&mut self, token: &ApiToken) -> StoreResult<()>;
     async fn insert_patient(&mut self, patient: &Patient) -> StoreResult<()>;
-    async fn link_contact_patient(
-        &mut self,
-        contact_id: ContactId,
-        patient_id: PatientId,
-    ) -> StoreResult<()>;
+    async fn link_contact_patient(&mut self, contact_id: ContactId, patient_id: PatientId) -> StoreResult<()>;
     async fn insert_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
 }
 
@@ -217,14 +201,8 @@ pub trait Store: Send + Sync {
     async fn consent_events(&self, contact_id: ContactId) -> StoreResult<Vec<ConsentEvent>>;
 
     /// Newest activity first.
-    async fn list_conversations(
-        &self,
-        query: &ConversationQuery,
-    ) -> StoreResult<Vec<ConversationSummary>>;
-    async fn conversation_summary(
-        &self,
-        id: ConversationId,
-    ) -> StoreResult<Option<ConversationSummary>>;
+    async fn list_conversations(&self, query: &ConversationQuery) -> StoreResult<Vec<ConversationSummary>>;
+    async fn conversation_summary(&self, id: ConversationId) -> StoreResult<Option<ConversationSummary>>;
     /// Every message of the thread, across all its conversations, oldest first.
     async fn thread_messages(&self, thread_id: ThreadId) -> StoreResult<Vec<Message>>;
     async fn message_by_id(&self, id: MessageId) -> StoreResult<Option<Message>>;

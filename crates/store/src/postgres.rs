@@ -65,9 +65,8 @@ impl PgStore {
     /// Connects to `url` (`postgres://...`) and applies migrations (under sqlx's advisory
     /// lock, so instances starting together do not race).
     pub async fn open(url: &str, vault: Arc<Vault>) -> StoreResult<PgStore> {
-        let options: PgConnectOptions = url
-            .parse()
-            .map_err(|e| StoreError::Other(format!("invalid PostgreSQL URL: {e}")))?;
+        let options: PgConnectOptions =
+            url.parse().map_err(|e| StoreError::Other(format!("invalid PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -82,9 +81,7 @@ impl PgStore {
         sqlx::migrate!("migrations/postgres")
             .run(&pool)
             .await
-            .map_err(|e| {
-                StoreError::Other(format!("could not apply PostgreSQL migrations: {e}"))
-            })?;
+            .map_err(|e| StoreError::Other(format!("could not apply PostgreSQL migrations: {e}")))?;
         Ok(PgStore { pool, vault })
     }
 
@@ -98,10 +95,7 @@ impl PgStore {
 
     async fn do_write(&self, op: WriteOp) -> StoreResult<Output> {
         let tx = self.pool.begin().await.map_err(db_err)?;
-        let mut ptx = PgTx {
-            tx,
-            vault: self.vault.clone(),
-        };
+        let mut ptx = PgTx { tx, vault: self.vault.clone() };
         let result = match AssertUnwindSafe(op(&mut ptx)).catch_unwind().await {
             Ok(result) => result,
             Err(panic) => Err(StoreError::Other(panic_message(panic.as_ref()))),
@@ -138,10 +132,7 @@ impl PgStore {
     }
 
     async fn do_ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
         Ok(())
     }
 

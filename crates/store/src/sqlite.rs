@@ -43,8 +43,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 type Output = Box<dyn Any + Send>;
 /// A write as the writer task runs it: with the concrete transaction type, so the store's own
 /// operations (`claim_jobs`) can run there too.
-type InternalOp =
-    Box<dyn for<'t> FnOnce(&'t mut SqliteTx) -> BoxFuture<'t, StoreResult<Output>> + Send>;
+type InternalOp = Box<dyn for<'t> FnOnce(&'t mut SqliteTx) -> BoxFuture<'t, StoreResult<Output>> + Send>;
 type Request = (InternalOp, oneshot::Sender<StoreResult<Output>>);
 
 /// The writer's connection, handed to write closures as their `WriteTx`.
@@ -59,11 +58,7 @@ impl SqliteTx {
     }
 
     async fn exec(&mut self, sql: &'static str) -> StoreResult<()> {
-        sqlx::raw_sql(sql)
-            .execute(&mut self.conn)
-            .await
-            .map(|_| ())
-            .map_err(db_err)
+        sqlx::raw_sql(sql).execute(&mut self.conn).await.map(|_| ()).map_err(db_err)
     }
 }
 
@@ -114,22 +109,15 @@ impl SqliteStore {
         if !in_memory {
             write_options = write_options.journal_mode(SqliteJournalMode::Wal);
         }
-        let mut conn = SqliteConnection::connect_with(&write_options)
-            .await
-            .map_err(|e| open_error(&shown, e))?;
+        let mut conn = SqliteConnection::connect_with(&write_options).await.map_err(|e| open_error(&shown, e))?;
         sqlx::migrate!("migrations/sqlite")
             .run(&mut conn)
             .await
-            .map_err(|e| {
-                StoreError::Other(format!("could not apply migrations to {shown}: {e}"))
-            })?;
+            .map_err(|e| StoreError::Other(format!("could not apply migrations to {shown}: {e}")))?;
 
         // Readers never write; opening them read-only makes that a guarantee. (An in-memory
         // database is shared through SQLite's shared cache, which needs read-write opens.)
-        let read_options = options
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .read_only(!in_memory);
+        let read_options = options.foreign_keys(true).busy_timeout(BUSY_TIMEOUT).read_only(!in_memory);
         let readers = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -138,18 +126,8 @@ impl SqliteStore {
             .map_err(|e| open_error(&shown, e))?;
 
         let (requests, queue) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run_writer(
-            SqliteTx {
-                conn,
-                vault: vault.clone(),
-            },
-            queue,
-        ));
-        Ok(SqliteStore {
-            requests,
-            readers,
-            vault,
-        })
+        tokio::spawn(run_writer(SqliteTx { conn, vault: vault.clone() }, queue));
+        Ok(SqliteStore { requests, readers, vault })
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -166,9 +144,7 @@ impl SqliteStore {
             .send((op, reply))
             .await
             .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
-        answer.await.map_err(|_| {
-            StoreError::Unavailable("the SQLite writer stopped before answering".into())
-        })?
+        answer.await.map_err(|_| StoreError::Unavailable("the SQLite writer stopped before answering".into()))?
     }
 
     async fn do_write(&self, op: WriteOp) -> StoreResult<Output> {
@@ -199,15 +175,9 @@ impl SqliteStore {
     }
 
     async fn do_ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.readers)
-            .await
-            .map_err(db_err)?;
+        sqlx::query("SELECT 1").execute(&self.readers).await.map_err(db_err)?;
         // An empty write proves the writer is alive and can take the write lock.
-        self.submit(Box::new(|_tx: &mut SqliteTx| {
-            Box::pin(async { Ok(Box::new(()) as Output) })
-        }))
-        .await?;
+        self.submit(Box::new(|_tx: &mut SqliteTx| Box::pin(async { Ok(Box::new(()) as Output) }))).await?;
         Ok(())
     }
 
@@ -219,23 +189,16 @@ impl SqliteStore {
             )));
         }
         let target = path.to_str().ok_or_else(|| {
-            StoreError::Other(format!(
-                "the backup path {} is not valid UTF-8; choose another",
-                path.display()
-            ))
+            StoreError::Other(format!("the backup path {} is not valid UTF-8; choose another", path.display()))
         })?;
         // VACUUM INTO writes a consistent, compacted snapshot from a read transaction, so
         // writers keep going while it runs.
-        sqlx::query("VACUUM INTO $1")
-            .bind(target.to_owned())
-            .execute(&self.readers)
-            .await
-            .map_err(|e| match db_err(e) {
-                StoreError::Other(m) => {
-                    StoreError::Other(format!("backup to {} failed: {m}", path.display()))
-                }
+        sqlx::query("VACUUM INTO $1").bind(target.to_owned()).execute(&self.readers).await.map_err(
+            |e| match db_err(e) {
+                StoreError::Other(m) => StoreError::Other(format!("backup to {} failed: {m}", path.display())),
                 other => other,
-            })?;
+            },
+        )?;
         Ok(())
     }
 }
@@ -269,8 +232,7 @@ async fn run_batch(tx: &mut SqliteTx, batch: &mut Vec<Request>) {
         }
         return;
     }
-    let mut answers: Vec<(oneshot::Sender<StoreResult<Output>>, StoreResult<Output>)> =
-        Vec::with_capacity(batch.len());
+    let mut answers: Vec<(oneshot::Sender<StoreResult<Output>>, StoreResult<Output>)> = Vec::with_capacity(batch.len());
     let mut requests = batch.drain(..);
     let mut fatal: Option<StoreError> = None;
     for (op, reply) in requests.by_ref() {
@@ -281,10 +243,7 @@ async fn run_batch(tx: &mut SqliteTx, batch: &mut Vec<Request>) {
         }
         if let Err(e) = tx.exec("SAVEPOINT op").await {
             fatal = Some(e);
-            answers.push((
-                reply,
-                Err(StoreError::Unavailable("the write batch failed".into())),
-            ));
+            answers.push((reply, Err(StoreError::Unavailable("the write batch failed".into()))));
             break;
         }
         let result = match AssertUnwindSafe(op(tx)).catch_unwind().await {

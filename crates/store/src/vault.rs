@@ -60,10 +60,7 @@ impl MasterKey {
             .decode(text.trim())
             .map_err(|e| format!("the master key is not valid base64 ({e}); it should be 44 characters like the output of `openssl rand -base64 32`"))?;
         let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-            format!(
-                "the master key must decode to exactly 32 bytes, but it decodes to {} bytes",
-                bytes.len()
-            )
+            format!("the master key must decode to exactly 32 bytes, but it decodes to {} bytes", bytes.len())
         })?;
         Ok(MasterKey(key))
     }
@@ -92,17 +89,14 @@ pub struct Vault {
 
 impl fmt::Debug for Vault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Vault")
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
+        f.debug_struct("Vault").field("key_id", &self.key_id).finish_non_exhaustive()
     }
 }
 
 /// HMAC-SHA256(key, label): a one-way derivation, so a leaked derived key does not reveal
 /// the master key or its siblings.
 fn derive(master: &[u8; 32], label: &str) -> [u8; 32] {
-    let mut mac =
-        <HmacSha256 as Mac>::new_from_slice(master).expect("HMAC accepts keys of any length");
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(master).expect("HMAC accepts keys of any length");
     mac.update(label.as_bytes());
     mac.finalize().into_bytes().into()
 }
@@ -132,13 +126,7 @@ impl Vault {
         // this system holds in memory, so this cannot fail for a real input.
         let ciphertext = self
             .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
             .expect("XChaCha20-Poly1305 encryption of an in-memory value cannot fail");
         let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len());
         out.push(FORMAT_V1);
@@ -165,10 +153,7 @@ impl Vault {
             )));
         }
         if sealed[0] != FORMAT_V1 {
-            return Err(StoreError::Corrupt(format!(
-                "sealed value has unknown format version {}",
-                sealed[0]
-            )));
+            return Err(StoreError::Corrupt(format!("sealed value has unknown format version {}", sealed[0])));
         }
         let key_id = u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]);
         if key_id != self.key_id {
@@ -179,28 +164,16 @@ impl Vault {
             )));
         }
         let nonce = XNonce::from_slice(&sealed[5..HEADER_LEN]);
-        self.cipher
-            .decrypt(
-                nonce,
-                Payload {
-                    msg: &sealed[HEADER_LEN..],
-                    aad,
-                },
-            )
-            .map_err(|_| {
-                StoreError::Corrupt(
-                    "sealed value failed authentication (tampered, or moved from another row)"
-                        .into(),
-                )
-            })
+        self.cipher.decrypt(nonce, Payload { msg: &sealed[HEADER_LEN..], aad }).map_err(|_| {
+            StoreError::Corrupt("sealed value failed authentication (tampered, or moved from another row)".into())
+        })
     }
 
     /// A keyed, deterministic token for looking up a sealed value by equality (for example a
     /// patient by MRN) without storing it in plain text. `purpose` separates the token spaces
     /// so equal values in different fields do not produce equal tokens. Lowercase hex.
     pub fn blind_index(&self, purpose: &str, value: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key)
-            .expect("HMAC accepts keys of any length");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key).expect("HMAC accepts keys of any length");
         mac.update(purpose.as_bytes());
         // The separator keeps ("ab", "c") and ("a", "bc") apart.
         mac.update(&[0]);
@@ -246,21 +219,12 @@ mod tests {
     fn wrong_aad_key_or_tampering_is_corrupt() {
         let vault = Vault::new(&MasterKey::generate());
         let sealed = vault.seal(b"hello", b"row-1");
-        assert!(matches!(
-            vault.open(&sealed, b"row-2"),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(vault.open(&sealed, b"row-2"), Err(StoreError::Corrupt(_))));
         let other = Vault::new(&MasterKey::generate());
-        assert!(matches!(
-            other.open(&sealed, b"row-1"),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(other.open(&sealed, b"row-1"), Err(StoreError::Corrupt(_))));
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
-        assert!(matches!(
-            vault.open(&tampered, b"row-1"),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(vault.open(&tampered, b"row-1"), Err(StoreError::Corrupt(_))));
         for len in 0..sealed.len() {
             assert!(vault.open(&sealed[..len], b"row-1").is_err());
         }
@@ -272,11 +236,7 @@ mod tests {
         let text = key.to_base64();
         assert_eq!(MasterKey::from_base64(&format!(" {text}\n")).unwrap(), key);
         assert!(MasterKey::from_base64("not base64!").is_err());
-        assert!(
-            MasterKey::from_base64(&BASE64.encode([1u8; 16]))
-                .unwrap_err()
-                .contains("32 bytes")
-        );
+        assert!(MasterKey::from_base64(&BASE64.encode([1u8; 16])).unwrap_err().contains("32 bytes"));
         assert!(!format!("{key:?}").contains(&text));
         assert_eq!(format!("{key:?}"), "MasterKey(<redacted>)");
         // Same master key, same derived keys.
@@ -291,9 +251,6 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_eq!(a, Vault::new(&key).blind_index("mrn", "12345"));
         assert_ne!(a, vault.blind_index("phone", "12345"));
-        assert_ne!(
-            a,
-            Vault::new(&MasterKey::from_bytes([8; 32])).blind_index("mrn", "12345")
-        );
+        assert_ne!(a, Vault::new(&MasterKey::from_bytes([8; 32])).blind_index("mrn", "12345"));
     }
 }

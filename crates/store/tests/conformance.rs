@@ -55,11 +55,7 @@ struct Fixture {
 }
 
 async fn fixture(store: &Arc<dyn Store>, n: u32) -> Fixture {
-    let department = Department {
-        id: new_id(),
-        name: format!("Front desk {n}"),
-        created_at: t(0),
-    };
+    let department = Department { id: new_id(), name: format!("Front desk {n}"), created_at: t(0) };
     let number = PracticeNumber {
         id: new_id(),
         e164: E164::parse_strict(&format!("+1212555{n:04}")).unwrap(),
@@ -83,13 +79,7 @@ async fn fixture(store: &Arc<dyn Store>, n: u32) -> Fixture {
     })
     .await
     .unwrap();
-    Fixture {
-        department,
-        number,
-        contact,
-        thread,
-        conversation,
-    }
+    Fixture { department, number, contact, thread, conversation }
 }
 
 fn message(f: &Fixture, conversation_id: ConversationId, at: i64, body: &str) -> Message {
@@ -156,13 +146,8 @@ async fn users_and_tokens_round_trip(h: Harness) {
         created_at: t(11),
         revoked_at: Some(t(12)),
     };
-    let token2 = ApiToken {
-        id: new_id(),
-        token_hash: "cd".repeat(32),
-        created_by: None,
-        revoked_at: None,
-        ..token.clone()
-    };
+    let token2 =
+        ApiToken { id: new_id(), token_hash: "cd".repeat(32), created_by: None, revoked_at: None, ..token.clone() };
     let (a, t1, t2) = (admin.clone(), token.clone(), token2.clone());
     w(&s, move |tx| {
         Box::pin(async move {
@@ -175,38 +160,19 @@ async fn users_and_tokens_round_trip(h: Harness) {
     .unwrap();
 
     // Emails are stored lowercased, so lookups are case-insensitive.
-    let expected = User {
-        email: "admin@example.com".into(),
-        ..admin.clone()
-    };
-    assert_eq!(
-        s.user_by_email("ADMIN@example.com").await.unwrap(),
-        Some(expected.clone())
-    );
+    let expected = User { email: "admin@example.com".into(), ..admin.clone() };
+    assert_eq!(s.user_by_email("ADMIN@example.com").await.unwrap(), Some(expected.clone()));
     assert_eq!(s.user_by_id(admin.id).await.unwrap(), Some(expected));
     assert_eq!(s.user_by_email("nobody@example.com").await.unwrap(), None);
     assert_eq!(s.count_users().await.unwrap(), 1);
-    assert_eq!(
-        s.api_token_by_hash(&token.token_hash).await.unwrap(),
-        Some(token)
-    );
-    assert_eq!(
-        s.api_token_by_hash(&token2.token_hash).await.unwrap(),
-        Some(token2)
-    );
+    assert_eq!(s.api_token_by_hash(&token.token_hash).await.unwrap(), Some(token));
+    assert_eq!(s.api_token_by_hash(&token2.token_hash).await.unwrap(), Some(token2));
     assert_eq!(s.api_token_by_hash("ef").await.unwrap(), None);
 
     // Same email in another case is a conflict.
     let dup = user("admin@EXAMPLE.com");
-    let err = w(&s, move |tx| {
-        Box::pin(async move { tx.insert_user(&dup).await })
-    })
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict(ref m) if m.contains("email")),
-        "{err:?}"
-    );
+    let err = w(&s, move |tx| Box::pin(async move { tx.insert_user(&dup).await })).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("email")), "{err:?}");
 }
 
 async fn numbers_and_departments_round_trip(h: Harness) {
@@ -225,11 +191,7 @@ async fn numbers_and_departments_round_trip(h: Harness) {
     let (by_e164, by_id, missing) = w(&s, move |tx| {
         Box::pin(async move {
             tx.insert_number(&b).await?;
-            Ok((
-                tx.number_by_e164(&n.e164).await?,
-                tx.number_by_id(b.id).await?,
-                tx.number_by_id(new_id()).await?,
-            ))
+            Ok((tx.number_by_e164(&n.e164).await?, tx.number_by_id(b.id).await?, tx.number_by_id(new_id()).await?))
         })
     })
     .await
@@ -237,10 +199,7 @@ async fn numbers_and_departments_round_trip(h: Harness) {
     assert_eq!(by_e164, Some(f.number.clone()));
     assert_eq!(by_id, Some(bare.clone()));
     assert_eq!(missing, None);
-    assert_eq!(
-        s.number_by_e164(&bare.e164).await.unwrap(),
-        Some(bare.clone())
-    );
+    assert_eq!(s.number_by_e164(&bare.e164).await.unwrap(), Some(bare.clone()));
     assert_eq!(s.number_by_e164(&phone(9999)).await.unwrap(), None);
     let mut all = s.list_numbers().await.unwrap();
     all.sort_by_key(|n| n.id);
@@ -263,57 +222,16 @@ async fn contacts_and_consent_round_trip(h: Harness) {
     })
     .await
     .unwrap();
-    assert_eq!(
-        first,
-        Contact {
-            id: first.id,
-            phone: phone(1),
-            opted_out: false,
-            created_at: t(1)
-        }
-    );
-    assert_eq!(
-        again, first,
-        "upsert of a known phone returns the existing contact unchanged"
-    );
-    assert_eq!(
-        opted,
-        Some(Contact {
-            opted_out: true,
-            ..first.clone()
-        })
-    );
-    assert_eq!(
-        s.contact_by_phone(&phone(1)).await.unwrap(),
-        Some(Contact {
-            opted_out: true,
-            ..first.clone()
-        })
-    );
+    assert_eq!(first, Contact { id: first.id, phone: phone(1), opted_out: false, created_at: t(1) });
+    assert_eq!(again, first, "upsert of a known phone returns the existing contact unchanged");
+    assert_eq!(opted, Some(Contact { opted_out: true, ..first.clone() }));
+    assert_eq!(s.contact_by_phone(&phone(1)).await.unwrap(), Some(Contact { opted_out: true, ..first.clone() }));
     assert_eq!(s.contact_by_phone(&phone(2)).await.unwrap(), None);
 
     let events: Vec<ConsentEvent> = [
-        (
-            ConsentPurpose::Sms,
-            true,
-            ConsentSource::WebForm,
-            "policy v3",
-            5,
-        ),
-        (
-            ConsentPurpose::Sms,
-            false,
-            ConsentSource::Keyword,
-            "STOP",
-            7,
-        ),
-        (
-            ConsentPurpose::Marketing,
-            false,
-            ConsentSource::StaffAttestation,
-            "",
-            6,
-        ),
+        (ConsentPurpose::Sms, true, ConsentSource::WebForm, "policy v3", 5),
+        (ConsentPurpose::Sms, false, ConsentSource::Keyword, "STOP", 7),
+        (ConsentPurpose::Marketing, false, ConsentSource::StaffAttestation, "", 6),
     ]
     .into_iter()
     .map(|(purpose, granted, source, evidence, at)| ConsentEvent {
@@ -338,11 +256,7 @@ async fn contacts_and_consent_round_trip(h: Harness) {
     .await
     .unwrap();
     let stored = s.consent_events(first.id).await.unwrap();
-    assert_eq!(
-        stored,
-        vec![events[0].clone(), events[2].clone(), events[1].clone()],
-        "oldest first"
-    );
+    assert_eq!(stored, vec![events[0].clone(), events[2].clone(), events[1].clone()], "oldest first");
     assert!(s.consent_events(new_id()).await.unwrap().is_empty());
 }
 
@@ -366,43 +280,24 @@ async fn threads_and_conversations_round_trip(h: Harness) {
         waiting_since: Some(t(250)),
         unread_count: 7,
     };
-    let (fx_thread, number_id, contact_id, c, st, pa) = (
-        f.thread.clone(),
-        f.number.id,
-        f.contact.id,
-        full.clone(),
-        staff.clone(),
-        p.clone(),
-    );
+    let (fx_thread, number_id, contact_id, c, st, pa) =
+        (f.thread.clone(), f.number.id, f.contact.id, full.clone(), staff.clone(), p.clone());
     let (again, touched, got, missing) = w(&s, move |tx| {
         Box::pin(async move {
-            let again = tx
-                .upsert_thread_for_update(number_id, contact_id, t(999))
-                .await?;
+            let again = tx.upsert_thread_for_update(number_id, contact_id, t(999)).await?;
             assert_eq!(again, fx_thread);
             tx.touch_thread(again.id, t(777)).await?;
             let touched = tx.thread_by_id(again.id).await?;
             tx.insert_user(&st).await?;
             tx.insert_patient(&pa).await?;
             tx.insert_conversation(&c).await?;
-            Ok((
-                again,
-                touched,
-                tx.conversation_by_id(c.id).await?,
-                tx.conversation_by_id(new_id()).await?,
-            ))
+            Ok((again, touched, tx.conversation_by_id(c.id).await?, tx.conversation_by_id(new_id()).await?))
         })
     })
     .await
     .unwrap();
     assert_eq!(again.created_at, t(3));
-    assert_eq!(
-        touched,
-        Some(Thread {
-            last_message_at: t(777),
-            ..f.thread.clone()
-        })
-    );
+    assert_eq!(touched, Some(Thread { last_message_at: t(777), ..f.thread.clone() }));
     assert_eq!(got, Some(full.clone()));
     assert_eq!(missing, None);
 
@@ -432,13 +327,7 @@ async fn threads_and_conversations_round_trip(h: Harness) {
     assert_eq!(got, Some(updated.clone()));
     let summary = s.conversation_summary(updated.id).await.unwrap().unwrap();
     assert_eq!(summary.conversation, updated);
-    assert_eq!(
-        summary.thread,
-        Thread {
-            last_message_at: t(777),
-            ..f.thread.clone()
-        }
-    );
+    assert_eq!(summary.thread, Thread { last_message_at: t(777), ..f.thread.clone() });
     assert_eq!(summary.contact, f.contact);
     assert_eq!(summary.number, f.number);
     assert_eq!(s.conversation_summary(new_id()).await.unwrap(), None);
@@ -461,11 +350,7 @@ async fn current_conversation_is_newest_not_closed(h: Harness) {
     })
     .await
     .unwrap();
-    assert_eq!(
-        current,
-        Some(older_open.clone()),
-        "a newer closed conversation is skipped"
-    );
+    assert_eq!(current, Some(older_open.clone()), "a newer closed conversation is skipped");
 
     let mut newest_waiting = Conversation::open(thread_id, None, t(70));
     newest_waiting.status = ConversationStatus::Waiting;
@@ -508,14 +393,8 @@ async fn messages_round_trip_and_status_changes(h: Harness) {
         direction: Direction::Outbound,
         body: "Your appointment is Tuesday at 9:30 🙂 — reply C to confirm".into(),
         media: vec![
-            MediaRef {
-                url: "https://example.com/a.jpg".into(),
-                content_type: Some("image/jpeg".into()),
-            },
-            MediaRef {
-                url: "https://example.com/b".into(),
-                content_type: None,
-            },
+            MediaRef { url: "https://example.com/a.jpg".into(), content_type: Some("image/jpeg".into()) },
+            MediaRef { url: "https://example.com/b".into(), content_type: None },
         ],
         sender: SenderKind::Staff,
         sender_user_id: Some(staff.id),
@@ -538,12 +417,7 @@ async fn messages_round_trip_and_status_changes(h: Harness) {
             tx.insert_message(&m).await?;
             tx.insert_message(&p).await?;
             let a = tx.message_by_id_for_update(m.id).await?;
-            let b = tx
-                .message_by_provider_id_for_update(
-                    p.provider,
-                    p.provider_message_id.as_deref().unwrap(),
-                )
-                .await?;
+            let b = tx.message_by_provider_id_for_update(p.provider, p.provider_message_id.as_deref().unwrap()).await?;
             let c = tx.message_by_id_for_update(new_id()).await?;
             Ok((a, b, c))
         })
@@ -553,18 +427,8 @@ async fn messages_round_trip_and_status_changes(h: Harness) {
     assert_eq!(locked, (Some(full.clone()), Some(plain.clone()), None));
     assert_eq!(s.message_by_id(full.id).await.unwrap(), Some(full.clone()));
     let pid = plain.provider_message_id.clone().unwrap();
-    assert_eq!(
-        s.message_by_provider_id(ProviderKind::Twilio, &pid)
-            .await
-            .unwrap(),
-        Some(plain.clone())
-    );
-    assert_eq!(
-        s.message_by_provider_id(ProviderKind::Telnyx, &pid)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(s.message_by_provider_id(ProviderKind::Twilio, &pid).await.unwrap(), Some(plain.clone()));
+    assert_eq!(s.message_by_provider_id(ProviderKind::Telnyx, &pid).await.unwrap(), None);
 
     // A status change with a provider id sets it; without one keeps it.
     let change = MessageStatusChange {
@@ -585,16 +449,8 @@ async fn messages_round_trip_and_status_changes(h: Harness) {
         ..change.clone()
     };
     let (c1, c2) = (change.clone(), later.clone());
-    w(&s, move |tx| {
-        Box::pin(async move { tx.update_message_status(&c1).await })
-    })
-    .await
-    .unwrap();
-    let after_sent = s
-        .message_by_provider_id(ProviderKind::Telnyx, "tx-1")
-        .await
-        .unwrap()
-        .unwrap();
+    w(&s, move |tx| Box::pin(async move { tx.update_message_status(&c1).await })).await.unwrap();
+    let after_sent = s.message_by_provider_id(ProviderKind::Telnyx, "tx-1").await.unwrap().unwrap();
     assert_eq!(
         after_sent,
         Message {
@@ -607,11 +463,7 @@ async fn messages_round_trip_and_status_changes(h: Harness) {
             ..full.clone()
         }
     );
-    w(&s, move |tx| {
-        Box::pin(async move { tx.update_message_status(&c2).await })
-    })
-    .await
-    .unwrap();
+    w(&s, move |tx| Box::pin(async move { tx.update_message_status(&c2).await })).await.unwrap();
     let after_delivered = s.message_by_id(full.id).await.unwrap().unwrap();
     assert_eq!(after_delivered.status, MessageStatus::Delivered);
     assert_eq!(after_delivered.provider_message_id.as_deref(), Some("tx-1"));
@@ -655,10 +507,7 @@ async fn thread_messages_span_conversations_oldest_first(h: Harness) {
     let mut expected = msgs;
     expected.sort_by_key(|m| m.created_at);
     assert_eq!(got, expected);
-    assert_eq!(
-        s.thread_messages(other.thread.id).await.unwrap(),
-        vec![noise]
-    );
+    assert_eq!(s.thread_messages(other.thread.id).await.unwrap(), vec![noise]);
     assert!(s.thread_messages(new_id()).await.unwrap().is_empty());
 }
 
@@ -680,29 +529,13 @@ async fn list_conversations_order_filter_keyset_limit(h: Harness) {
         // Not in insertion order, to prove the sort.
         c.last_message_at = t([500, 100, 300, 600, 200, 400][i]);
         let cc = c.clone();
-        w(&s, move |tx| {
-            Box::pin(async move { tx.update_conversation(&cc).await })
-        })
-        .await
-        .unwrap();
+        w(&s, move |tx| Box::pin(async move { tx.update_conversation(&cc).await })).await.unwrap();
         expected.push(c);
     }
     expected.sort_by_key(|c| std::cmp::Reverse(c.last_message_at));
 
-    let all = s
-        .list_conversations(&ConversationQuery {
-            status: None,
-            before: None,
-            limit: 100,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        all.iter()
-            .map(|x| x.conversation.clone())
-            .collect::<Vec<_>>(),
-        expected
-    );
+    let all = s.list_conversations(&ConversationQuery { status: None, before: None, limit: 100 }).await.unwrap();
+    assert_eq!(all.iter().map(|x| x.conversation.clone()).collect::<Vec<_>>(), expected);
     for summary in &all {
         assert_eq!(summary.thread.id, summary.conversation.thread_id);
         assert_eq!(summary.contact.id, summary.thread.contact_id);
@@ -710,51 +543,19 @@ async fn list_conversations_order_filter_keyset_limit(h: Harness) {
     }
 
     let open = s
-        .list_conversations(&ConversationQuery {
-            status: Some(ConversationStatus::Open),
-            before: None,
-            limit: 100,
-        })
+        .list_conversations(&ConversationQuery { status: Some(ConversationStatus::Open), before: None, limit: 100 })
         .await
         .unwrap();
-    let open_times: Vec<_> = open
-        .iter()
-        .map(|x| x.conversation.last_message_at)
-        .collect();
+    let open_times: Vec<_> = open.iter().map(|x| x.conversation.last_message_at).collect();
     assert_eq!(open_times, vec![t(500), t(300), t(200)]);
 
-    let limited = s
-        .list_conversations(&ConversationQuery {
-            status: None,
-            before: None,
-            limit: 2,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        limited
-            .iter()
-            .map(|x| x.conversation.last_message_at)
-            .collect::<Vec<_>>(),
-        vec![t(600), t(500)]
-    );
+    let limited = s.list_conversations(&ConversationQuery { status: None, before: None, limit: 2 }).await.unwrap();
+    assert_eq!(limited.iter().map(|x| x.conversation.last_message_at).collect::<Vec<_>>(), vec![t(600), t(500)]);
 
     // Keyset: the next page starts strictly before the last one seen.
-    let page2 = s
-        .list_conversations(&ConversationQuery {
-            status: None,
-            before: Some(t(500)),
-            limit: 2,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        page2
-            .iter()
-            .map(|x| x.conversation.last_message_at)
-            .collect::<Vec<_>>(),
-        vec![t(400), t(300)]
-    );
+    let page2 =
+        s.list_conversations(&ConversationQuery { status: None, before: Some(t(500)), limit: 2 }).await.unwrap();
+    assert_eq!(page2.iter().map(|x| x.conversation.last_message_at).collect::<Vec<_>>(), vec![t(400), t(300)]);
     let page_open = s
         .list_conversations(&ConversationQuery {
             status: Some(ConversationStatus::Open),
@@ -766,14 +567,7 @@ async fn list_conversations_order_filter_keyset_limit(h: Harness) {
     assert_eq!(page_open.len(), 1);
     assert_eq!(page_open[0].conversation.last_message_at, t(200));
     assert!(
-        s.list_conversations(&ConversationQuery {
-            status: None,
-            before: None,
-            limit: 0
-        })
-        .await
-        .unwrap()
-        .is_empty()
+        s.list_conversations(&ConversationQuery { status: None, before: None, limit: 0 }).await.unwrap().is_empty()
     );
 }
 
@@ -807,10 +601,7 @@ async fn patients_round_trip_and_link(h: Harness) {
     assert_eq!(s.patient_by_id(full.id).await.unwrap(), Some(full.clone()));
     assert_eq!(s.patient_by_id(bare.id).await.unwrap(), Some(bare.clone()));
     assert_eq!(s.patient_by_id(new_id()).await.unwrap(), None);
-    assert_eq!(
-        s.list_patients(10, 0).await.unwrap(),
-        vec![full.clone(), bare.clone()]
-    );
+    assert_eq!(s.list_patients(10, 0).await.unwrap(), vec![full.clone(), bare.clone()]);
     assert_eq!(s.list_patients(1, 1).await.unwrap(), vec![bare]);
     assert!(s.list_patients(10, 2).await.unwrap().is_empty());
 }
@@ -841,12 +632,7 @@ async fn audit_newest_first(h: Harness) {
     .unwrap();
     assert_eq!(
         s.list_audit(10).await.unwrap(),
-        vec![
-            events[2].clone(),
-            events[0].clone(),
-            events[3].clone(),
-            events[1].clone()
-        ]
+        vec![events[2].clone(), events[0].clone(), events[3].clone(), events[1].clone()]
     );
     assert_eq!(s.list_audit(1).await.unwrap(), vec![events[2].clone()]);
 }
@@ -854,12 +640,7 @@ async fn audit_newest_first(h: Harness) {
 // ---- outbox -----------------------------------------------------------------------------
 
 /// `count` outbound messages with a pending job each, due at `due(i)`.
-async fn jobs(
-    store: &Arc<dyn Store>,
-    f: &Fixture,
-    count: usize,
-    due: impl Fn(usize) -> i64,
-) -> Vec<OutboxJob> {
+async fn jobs(store: &Arc<dyn Store>, f: &Fixture, count: usize, due: impl Fn(usize) -> i64) -> Vec<OutboxJob> {
     let mut out = Vec::new();
     let mut batch = Vec::new();
     for i in 0..count {
@@ -907,11 +688,7 @@ async fn outbox_jobs_round_trip(h: Harness) {
         Box::pin(async move {
             let before = tx.job_by_id(j.id).await?;
             tx.update_job(&c).await?;
-            Ok((
-                before,
-                tx.job_by_id(j.id).await?,
-                tx.job_by_id(new_id()).await?,
-            ))
+            Ok((before, tx.job_by_id(j.id).await?, tx.job_by_id(new_id()).await?))
         })
     })
     .await
@@ -919,23 +696,12 @@ async fn outbox_jobs_round_trip(h: Harness) {
     assert_eq!(before, Some(job.clone()));
     assert_eq!(after, Some(changed.clone()));
     assert_eq!(missing, None);
-    assert_eq!(
-        s.job_for_message(job.message_id).await.unwrap(),
-        Some(changed.clone())
-    );
+    assert_eq!(s.job_for_message(job.message_id).await.unwrap(), Some(changed.clone()));
     assert_eq!(s.job_for_message(new_id()).await.unwrap(), None);
 
     // Done and dead jobs no longer count.
-    let done = OutboxJob {
-        state: OutboxState::Done,
-        lease_owner: None,
-        lease_until: None,
-        ..changed
-    };
-    let dead = OutboxJob {
-        state: OutboxState::Dead,
-        ..created[1].clone()
-    };
+    let done = OutboxJob { state: OutboxState::Done, lease_owner: None, lease_until: None, ..changed };
+    let dead = OutboxJob { state: OutboxState::Dead, ..created[1].clone() };
     w(&s, move |tx| {
         Box::pin(async move {
             tx.update_job(&done).await?;
@@ -956,29 +722,16 @@ async fn claim_jobs_due_only_and_leases(h: Harness) {
     let now = t(350);
     let first = s.claim_jobs("a", now, t(1_000), 100).await.unwrap();
     let ids: Vec<_> = first.iter().map(|j| j.id).collect();
-    assert_eq!(
-        ids,
-        all[..4].iter().map(|j| j.id).collect::<Vec<_>>(),
-        "only due jobs, oldest first"
-    );
+    assert_eq!(ids, all[..4].iter().map(|j| j.id).collect::<Vec<_>>(), "only due jobs, oldest first");
     for j in &first {
         assert_eq!(j.state, OutboxState::InFlight);
         assert_eq!(j.lease_owner.as_deref(), Some("a"));
         assert_eq!(j.lease_until, Some(t(1_000)));
     }
     // Leased jobs are not claimed again before the lease ends...
-    assert!(
-        s.claim_jobs("b", now, t(1_000), 100)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(s.claim_jobs("b", now, t(1_000), 100).await.unwrap().is_empty());
     let mid = s.claim_jobs("b", t(999), t(2_000), 2).await.unwrap();
-    assert_eq!(
-        mid.iter().map(|j| j.id).collect::<Vec<_>>(),
-        vec![all[4].id, all[5].id],
-        "limit respected"
-    );
+    assert_eq!(mid.iter().map(|j| j.id).collect::<Vec<_>>(), vec![all[4].id, all[5].id], "limit respected");
     // ...and are claimable again once it has.
     let again = s.claim_jobs("c", t(1_000), t(5_000), 100).await.unwrap();
     let again_ids: HashSet<_> = again.iter().map(|j| j.id).collect();
@@ -988,15 +741,8 @@ async fn claim_jobs_due_only_and_leases(h: Harness) {
     // Done jobs are never claimed.
     let mut done = again[0].clone();
     done.state = OutboxState::Done;
-    w(&s, move |tx| {
-        Box::pin(async move { tx.update_job(&done).await })
-    })
-    .await
-    .unwrap();
-    let late = s
-        .claim_jobs("d", t(100_000), t(200_000), 100)
-        .await
-        .unwrap();
+    w(&s, move |tx| Box::pin(async move { tx.update_job(&done).await })).await.unwrap();
+    let late = s.claim_jobs("d", t(100_000), t(200_000), 100).await.unwrap();
     assert_eq!(late.len(), 9);
     assert!(late.iter().all(|j| j.id != again[0].id));
 }
@@ -1011,10 +757,7 @@ async fn concurrent_claimers_never_share_a_job(h: Harness) {
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let got = s
-                    .claim_jobs(&format!("w{worker}"), t(1_000), t(60_000), 7)
-                    .await
-                    .unwrap();
+                let got = s.claim_jobs(&format!("w{worker}"), t(1_000), t(60_000), 7).await.unwrap();
                 if got.is_empty() {
                     break;
                 }
@@ -1039,29 +782,18 @@ async fn receipts_dedupe(h: Harness) {
     let s = h.store.clone();
     let claims = w(&s, |tx| {
         Box::pin(async move {
-            let a = tx
-                .claim_provider_receipt(ProviderKind::Twilio, "SM1", t(1))
-                .await?;
-            let b = tx
-                .claim_provider_receipt(ProviderKind::Twilio, "SM1", t(2))
-                .await?;
-            let c = tx
-                .claim_provider_receipt(ProviderKind::Telnyx, "SM1", t(3))
-                .await?;
+            let a = tx.claim_provider_receipt(ProviderKind::Twilio, "SM1", t(1)).await?;
+            let b = tx.claim_provider_receipt(ProviderKind::Twilio, "SM1", t(2)).await?;
+            let c = tx.claim_provider_receipt(ProviderKind::Telnyx, "SM1", t(3)).await?;
             Ok((a, b, c))
         })
     })
     .await
     .unwrap();
     assert_eq!(claims, (true, false, true));
-    let later = w(&s, |tx| {
-        Box::pin(async move {
-            tx.claim_provider_receipt(ProviderKind::Twilio, "SM1", t(9))
-                .await
-        })
-    })
-    .await
-    .unwrap();
+    let later = w(&s, |tx| Box::pin(async move { tx.claim_provider_receipt(ProviderKind::Twilio, "SM1", t(9)).await }))
+        .await
+        .unwrap();
     assert!(!later, "a committed receipt stays claimed");
 }
 
@@ -1071,17 +803,12 @@ async fn failing_closure_rolls_back_only_itself(h: Harness) {
     for i in 0..50u32 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            let d = Department {
-                id: new_id(),
-                name: format!("dept {i:02}"),
-                created_at: t(i64::from(i)),
-            };
+            let d = Department { id: new_id(), name: format!("dept {i:02}"), created_at: t(i64::from(i)) };
             let id = d.id;
             let result = w(&s, move |tx| {
                 Box::pin(async move {
                     tx.insert_department(&d).await?;
-                    tx.claim_provider_receipt(ProviderKind::Simulator, &format!("r{i}"), t(0))
-                        .await?;
+                    tx.claim_provider_receipt(ProviderKind::Simulator, &format!("r{i}"), t(0)).await?;
                     match i {
                         17 => Err(StoreError::Aborted("changed my mind".into())),
                         33 => panic!("a bug in a write closure"),
@@ -1097,40 +824,22 @@ async fn failing_closure_rolls_back_only_itself(h: Harness) {
     for task in tasks {
         let (i, id, result) = task.await.unwrap();
         match i {
-            17 => assert!(
-                matches!(result, Err(StoreError::Aborted(ref m)) if m == "changed my mind"),
-                "{result:?}"
-            ),
-            33 => assert!(
-                matches!(result, Err(StoreError::Other(ref m)) if m.contains("panicked")),
-                "{result:?}"
-            ),
+            17 => assert!(matches!(result, Err(StoreError::Aborted(ref m)) if m == "changed my mind"), "{result:?}"),
+            33 => assert!(matches!(result, Err(StoreError::Other(ref m)) if m.contains("panicked")), "{result:?}"),
             _ => {
                 assert_eq!(result.unwrap(), i);
                 committed.insert(id);
             }
         }
     }
-    let stored: HashSet<_> = s
-        .list_departments()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
-    assert_eq!(
-        stored, committed,
-        "exactly the successful closures' writes are durable"
-    );
+    let stored: HashSet<_> = s.list_departments().await.unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(stored, committed, "exactly the successful closures' writes are durable");
     // The failed closures' receipts were rolled back too: they can be claimed now.
     let again = w(&s, |tx| {
         Box::pin(async move {
             let mut out = Vec::new();
             for i in [16, 17, 33] {
-                out.push(
-                    tx.claim_provider_receipt(ProviderKind::Simulator, &format!("r{i}"), t(1))
-                        .await?,
-                );
+                out.push(tx.claim_provider_receipt(ProviderKind::Simulator, &format!("r{i}"), t(1)).await?);
             }
             Ok(out)
         })
@@ -1158,11 +867,7 @@ async fn unique_violations_are_conflicts_and_tx_stays_usable(h: Harness) {
             let dup_number = tx.insert_number(&same_number).await.unwrap_err();
             let dup_id = tx.insert_message(&m1).await.unwrap_err();
             // The transaction is still usable after the conflicts (on PostgreSQL too).
-            let d = Department {
-                id: new_id(),
-                name: "after".into(),
-                created_at: t(5),
-            };
+            let d = Department { id: new_id(), name: "after".into(), created_at: t(5) };
             tx.insert_department(&d).await?;
             Ok((dup_provider, dup_number, dup_id))
         })
@@ -1229,16 +934,8 @@ async fn encryption_at_rest(h: Harness) {
     let name_marker = format!("NAMEMARKER{}", new_id().simple());
     let mrn_marker = format!("MRNMARKER{}", new_id().simple());
     let plain_marker = format!("PLAINMARKER{}", new_id().simple());
-    let mut m = message(
-        &f,
-        f.conversation.id,
-        10,
-        &format!("my chest hurts {body_marker}"),
-    );
-    m.media = vec![MediaRef {
-        url: format!("https://media.example/{body_marker}"),
-        content_type: None,
-    }];
+    let mut m = message(&f, f.conversation.id, 10, &format!("my chest hurts {body_marker}"));
+    m.media = vec![MediaRef { url: format!("https://media.example/{body_marker}"), content_type: None }];
     let mut p = patient(&name_marker);
     p.mrn = Some(mrn_marker.clone());
     // Consent evidence is not sealed: it proves the files we read do hold the rows.
@@ -1264,8 +961,7 @@ async fn encryption_at_rest(h: Harness) {
     assert_eq!(s.message_by_id(m.id).await.unwrap(), Some(m.clone()));
     assert_eq!(s.patient_by_id(p.id).await.unwrap(), Some(p.clone()));
 
-    let contains =
-        |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    let contains = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
     match h.kind {
         Kind::Sqlite => {
             let db = h.db_path.clone().unwrap();
@@ -1276,28 +972,16 @@ async fn encryption_at_rest(h: Harness) {
                     bytes.extend(b);
                 }
             }
-            assert!(
-                contains(&bytes, &plain_marker),
-                "the files read hold the committed rows"
-            );
+            assert!(contains(&bytes, &plain_marker), "the files read hold the committed rows");
             for marker in [&body_marker, &name_marker, &mrn_marker] {
-                assert!(
-                    !contains(&bytes, marker),
-                    "{marker} found in plain text in the SQLite files"
-                );
+                assert!(!contains(&bytes, marker), "{marker} found in plain text in the SQLite files");
             }
         }
         Kind::Postgres => {
             let mut bytes = h.raw_pg_bytes("SELECT body FROM messages").await;
-            bytes.extend(
-                h.raw_pg_bytes("SELECT media FROM messages WHERE media IS NOT NULL")
-                    .await,
-            );
+            bytes.extend(h.raw_pg_bytes("SELECT media FROM messages WHERE media IS NOT NULL").await);
             bytes.extend(h.raw_pg_bytes("SELECT details FROM patients").await);
-            bytes.extend(
-                h.raw_pg_bytes("SELECT convert_to(COALESCE(mrn_index, ''), 'UTF8') FROM patients")
-                    .await,
-            );
+            bytes.extend(h.raw_pg_bytes("SELECT convert_to(COALESCE(mrn_index, ''), 'UTF8') FROM patients").await);
             assert!(!bytes.is_empty());
             for marker in [&body_marker, &name_marker, &mrn_marker] {
                 assert!(!contains(&bytes, marker), "{marker} stored in plain text");
@@ -1323,39 +1007,19 @@ async fn wrong_master_key_is_corrupt_not_panic(h: Harness) {
 
     let other = h.reopen_with(&MasterKey::generate()).await;
     let err = other.message_by_id(m.id).await.unwrap_err();
-    assert!(
-        matches!(err, StoreError::Corrupt(ref msg) if msg.contains("messages.body")),
-        "{err:?}"
-    );
-    assert!(matches!(
-        other.thread_messages(f.thread.id).await,
-        Err(StoreError::Corrupt(_))
-    ));
-    assert!(matches!(
-        other.patient_by_id(p.id).await,
-        Err(StoreError::Corrupt(_))
-    ));
-    assert!(matches!(
-        other.list_patients(10, 0).await,
-        Err(StoreError::Corrupt(_))
-    ));
+    assert!(matches!(err, StoreError::Corrupt(ref msg) if msg.contains("messages.body")), "{err:?}");
+    assert!(matches!(other.thread_messages(f.thread.id).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(other.patient_by_id(p.id).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(other.list_patients(10, 0).await, Err(StoreError::Corrupt(_))));
     let pid = m.provider_message_id.clone().unwrap();
     let in_tx = w(&other, move |tx| {
-        Box::pin(async move {
-            Ok(tx
-                .message_by_provider_id_for_update(ProviderKind::Twilio, &pid)
-                .await
-                .is_err())
-        })
+        Box::pin(async move { Ok(tx.message_by_provider_id_for_update(ProviderKind::Twilio, &pid).await.is_err()) })
     })
     .await
     .unwrap();
     assert!(in_tx);
     // Unsealed data is still readable, and the right key still opens everything.
-    assert_eq!(
-        other.contact_by_phone(&f.contact.phone).await.unwrap(),
-        Some(f.contact.clone())
-    );
+    assert_eq!(other.contact_by_phone(&f.contact.phone).await.unwrap(), Some(f.contact.clone()));
     let same = h.reopen_with(&h.key).await;
     assert_eq!(same.message_by_id(m.id).await.unwrap(), Some(m));
 }
@@ -1365,15 +1029,9 @@ async fn bad_stored_values_are_corrupt_with_column(h: Harness) {
     let f = fixture(&s, 1).await;
     let m = message(&f, f.conversation.id, 10, "hello");
     let mm = m.clone();
-    w(&s, move |tx| {
-        Box::pin(async move { tx.insert_message(&mm).await })
-    })
-    .await
-    .unwrap();
-    h.raw_exec("UPDATE messages SET status = 'teleported'")
-        .await;
-    h.raw_exec("UPDATE contacts SET phone = 'not a phone'")
-        .await;
+    w(&s, move |tx| Box::pin(async move { tx.insert_message(&mm).await })).await.unwrap();
+    h.raw_exec("UPDATE messages SET status = 'teleported'").await;
+    h.raw_exec("UPDATE contacts SET phone = 'not a phone'").await;
     h.raw_exec("UPDATE conversations SET status = 'lost'").await;
     let err = s.message_by_id(m.id).await.unwrap_err();
     assert!(
@@ -1381,21 +1039,12 @@ async fn bad_stored_values_are_corrupt_with_column(h: Harness) {
         "{err:?}"
     );
     let err = s.contact_by_phone(&f.contact.phone).await;
-    assert!(
-        matches!(err, Ok(None)),
-        "lookup by the old phone finds nothing: {err:?}"
-    );
+    assert!(matches!(err, Ok(None)), "lookup by the old phone finds nothing: {err:?}");
     let err = s.conversation_summary(f.conversation.id).await.unwrap_err();
-    assert!(
-        matches!(err, StoreError::Corrupt(ref msg) if msg.contains("status")),
-        "{err:?}"
-    );
+    assert!(matches!(err, StoreError::Corrupt(ref msg) if msg.contains("status")), "{err:?}");
     h.raw_exec("UPDATE conversations SET status = 'open'").await;
     let err = s.conversation_summary(f.conversation.id).await.unwrap_err();
-    assert!(
-        matches!(err, StoreError::Corrupt(ref msg) if msg.contains("contacts.phone")),
-        "{err:?}"
-    );
+    assert!(matches!(err, StoreError::Corrupt(ref msg) if msg.contains("contacts.phone")), "{err:?}");
 }
 
 async fn backup_round_trip(h: Harness) {
@@ -1403,11 +1052,7 @@ async fn backup_round_trip(h: Harness) {
     let f = fixture(&s, 1).await;
     let m = message(&f, f.conversation.id, 10, "keep me");
     let mm = m.clone();
-    w(&s, move |tx| {
-        Box::pin(async move { tx.insert_message(&mm).await })
-    })
-    .await
-    .unwrap();
+    w(&s, move |tx| Box::pin(async move { tx.insert_message(&mm).await })).await.unwrap();
     match h.kind {
         Kind::Sqlite => {
             let target = h.dir().join("backup.db");
@@ -1422,18 +1067,12 @@ async fn backup_round_trip(h: Harness) {
             .unwrap();
             assert_eq!(restored.message_by_id(m.id).await.unwrap(), Some(m));
             assert_eq!(restored.list_numbers().await.unwrap(), vec![f.number]);
-            assert_eq!(
-                restored.thread_messages(f.thread.id).await.unwrap().len(),
-                1
-            );
+            assert_eq!(restored.thread_messages(f.thread.id).await.unwrap().len(), 1);
         }
         Kind::Postgres => {
             let dir = tempfile::tempdir().unwrap();
             let err = s.backup(&dir.path().join("x.db")).await.unwrap_err();
-            assert!(
-                matches!(err, StoreError::Other(ref msg) if msg.contains("pg_dump")),
-                "{err:?}"
-            );
+            assert!(matches!(err, StoreError::Other(ref msg) if msg.contains("pg_dump")), "{err:?}");
         }
     }
 }
@@ -1450,16 +1089,11 @@ async fn inbound(
 ) -> Option<MessageId> {
     w(s, move |tx| {
         Box::pin(async move {
-            if !tx
-                .claim_provider_receipt(ProviderKind::Twilio, &provider_id, t(at))
-                .await?
-            {
+            if !tx.claim_provider_receipt(ProviderKind::Twilio, &provider_id, t(at)).await? {
                 return Ok(None);
             }
             let contact = tx.upsert_contact(&from, t(at)).await?;
-            let thread = tx
-                .upsert_thread_for_update(number_id, contact.id, t(at))
-                .await?;
+            let thread = tx.upsert_thread_for_update(number_id, contact.id, t(at)).await?;
             let mut conversation = match tx.current_conversation(thread.id).await? {
                 Some(c) => c,
                 None => {
@@ -1509,14 +1143,7 @@ async fn concurrent_inbound_writes_all_land(h: Harness) {
         let number_id = f.number.id;
         // 25 senders, 20 messages each, all at once: threads are shared and contended.
         tasks.push(tokio::spawn(async move {
-            inbound(
-                &s,
-                number_id,
-                phone(100 + i % 25),
-                format!("SMc{i}"),
-                i64::from(i),
-            )
-            .await
+            inbound(&s, number_id, phone(100 + i % 25), format!("SMc{i}"), i64::from(i)).await
         }));
     }
     let mut ids = HashSet::new();
@@ -1526,32 +1153,12 @@ async fn concurrent_inbound_writes_all_land(h: Harness) {
     assert_eq!(ids.len(), 500);
     let mut total = 0;
     for k in 0..25 {
-        let contact = s
-            .contact_by_phone(&phone(100 + k))
-            .await
-            .unwrap()
-            .expect("contact created once");
-        let summaries = s
-            .list_conversations(&ConversationQuery {
-                status: None,
-                before: None,
-                limit: 1000,
-            })
-            .await
-            .unwrap();
-        let mine: Vec<_> = summaries
-            .iter()
-            .filter(|x| x.contact.id == contact.id)
-            .collect();
-        assert_eq!(
-            mine.len(),
-            1,
-            "one conversation per thread despite concurrent first messages"
-        );
-        assert_eq!(
-            mine[0].conversation.unread_count, 20,
-            "no lost updates on the conversation row"
-        );
+        let contact = s.contact_by_phone(&phone(100 + k)).await.unwrap().expect("contact created once");
+        let summaries =
+            s.list_conversations(&ConversationQuery { status: None, before: None, limit: 1000 }).await.unwrap();
+        let mine: Vec<_> = summaries.iter().filter(|x| x.contact.id == contact.id).collect();
+        assert_eq!(mine.len(), 1, "one conversation per thread despite concurrent first messages");
+        assert_eq!(mine[0].conversation.unread_count, 20, "no lost updates on the conversation row");
         let msgs = s.thread_messages(mine[0].thread.id).await.unwrap();
         assert_eq!(msgs.len(), 20);
         total += msgs.len();
@@ -1569,9 +1176,7 @@ async fn concurrent_duplicate_deliveries_one_wins(h: Harness) {
     for _ in 0..40 {
         let s = s.clone();
         let number_id = f.number.id;
-        tasks.push(tokio::spawn(async move {
-            inbound(&s, number_id, phone(5), "SMdup".into(), 1).await
-        }));
+        tasks.push(tokio::spawn(async move { inbound(&s, number_id, phone(5), "SMdup".into(), 1).await }));
     }
     let mut winners = 0;
     for task in tasks {
@@ -1581,27 +1186,10 @@ async fn concurrent_duplicate_deliveries_one_wins(h: Harness) {
     }
     assert_eq!(winners, 1);
     let contact = s.contact_by_phone(&phone(5)).await.unwrap().unwrap();
-    let summaries = s
-        .list_conversations(&ConversationQuery {
-            status: None,
-            before: None,
-            limit: 10,
-        })
-        .await
-        .unwrap();
-    let thread = summaries
-        .iter()
-        .find(|x| x.contact.id == contact.id)
-        .unwrap()
-        .thread
-        .id;
+    let summaries = s.list_conversations(&ConversationQuery { status: None, before: None, limit: 10 }).await.unwrap();
+    let thread = summaries.iter().find(|x| x.contact.id == contact.id).unwrap().thread.id;
     assert_eq!(s.thread_messages(thread).await.unwrap().len(), 1);
-    assert!(
-        s.message_by_provider_id(ProviderKind::Twilio, "SMdup")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(s.message_by_provider_id(ProviderKind::Twilio, "SMdup").await.unwrap().is_some());
 }
 
 async fn ping_answers(h: Harness) {
@@ -1619,20 +1207,14 @@ async fn ping_answers(h: Harness) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_in_memory_url_works() {
-    let store = frontdesk_store::connect(
-        "sqlite::memory:",
-        Arc::new(frontdesk_store::Vault::new(&MasterKey::generate())),
-    )
-    .await
-    .unwrap();
+    let store =
+        frontdesk_store::connect("sqlite::memory:", Arc::new(frontdesk_store::Vault::new(&MasterKey::generate())))
+            .await
+            .unwrap();
     let f = fixture(&store, 1).await;
     let m = message(&f, f.conversation.id, 1, "in memory");
     let mm = m.clone();
-    w(&store, move |tx| {
-        Box::pin(async move { tx.insert_message(&mm).await })
-    })
-    .await
-    .unwrap();
+    w(&store, move |tx| Box::pin(async move { tx.insert_message(&mm).await })).await.unwrap();
     assert_eq!(store.message_by_id(m.id).await.unwrap(), Some(m));
     store.ping().await.unwrap();
 }
@@ -1644,15 +1226,11 @@ async fn sqlite_open_errors_are_clear() {
     let missing = dir.path().join("no/such/dir/frontdesk.db");
     let err = frontdesk_store::connect(&format!("sqlite://{}", missing.display()), vault.clone())
         .await
-        .unwrap_err();
+        .err()
+        .expect("open must fail");
     assert!(err.to_string().contains("directory exists"), "{err}");
-    let err = frontdesk_store::connect("mysql://localhost/x", vault)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("unsupported database URL"),
-        "{err}"
-    );
+    let err = frontdesk_store::connect("mysql://localhost/x", vault).await.err().expect("open must fail");
+    assert!(err.to_string().contains("unsupported database URL"), "{err}");
 }
 
 #[tokio::test]
@@ -1661,22 +1239,14 @@ async fn sqlite_reopen_keeps_data_and_schema() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("f.db").display());
     let m = {
-        let store = frontdesk_store::connect(&url, Arc::new(frontdesk_store::Vault::new(&key)))
-            .await
-            .unwrap();
+        let store = frontdesk_store::connect(&url, Arc::new(frontdesk_store::Vault::new(&key))).await.unwrap();
         let f = fixture(&store, 1).await;
         let m = message(&f, f.conversation.id, 1, "persisted");
         let mm = m.clone();
-        w(&store, move |tx| {
-            Box::pin(async move { tx.insert_message(&mm).await })
-        })
-        .await
-        .unwrap();
+        w(&store, move |tx| Box::pin(async move { tx.insert_message(&mm).await })).await.unwrap();
         m
     };
     // Migrations are not re-applied to an up-to-date database, and the data is there.
-    let store = frontdesk_store::connect(&url, Arc::new(frontdesk_store::Vault::new(&key)))
-        .await
-        .unwrap();
+    let store = frontdesk_store::connect(&url, Arc::new(frontdesk_store::Vault::new(&key))).await.unwrap();
     assert_eq!(store.message_by_id(m.id).await.unwrap(), Some(m));
 }

@@ -217,13 +217,15 @@ impl TestApp {
         TestApp { base, http: reqwest::Client::new(), token, twilio, data_dir, stop: Some(stop), handle: Some(handle) }
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the server and hands back its data directory (deleted when dropped).
+    pub async fn stop(mut self) -> TempDir {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(h) = self.handle.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
         }
+        self.data_dir
     }
 
     pub fn url(&self, path: &str) -> String {

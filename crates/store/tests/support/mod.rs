@@ -42,69 +42,35 @@ impl Harness {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path = dir.path().join("frontdesk.db");
                 let url = format!("sqlite://{}", path.display());
-                let store = frontdesk_store::connect(&url, vault)
-                    .await
-                    .expect("open SQLite store");
-                Some(Harness {
-                    kind,
-                    store,
-                    url,
-                    key,
-                    db_path: Some(path),
-                    dir: Some(dir),
-                    _pg: None,
-                })
+                let store = frontdesk_store::connect(&url, vault).await.expect("open SQLite store");
+                Some(Harness { kind, store, url, key, db_path: Some(path), dir: Some(dir), _pg: None })
             }
             Kind::Postgres => {
-                let admin = std::env::var(PG_ENV)
-                    .ok()
-                    .filter(|u| !u.trim().is_empty())?;
+                let admin = std::env::var(PG_ENV).ok().filter(|u| !u.trim().is_empty())?;
                 let pg = PgDatabase::create(&admin).await;
                 let url = pg.url.clone();
-                let store = frontdesk_store::connect(&url, vault)
-                    .await
-                    .expect("open PostgreSQL store");
-                Some(Harness {
-                    kind,
-                    store,
-                    url,
-                    key,
-                    db_path: None,
-                    dir: None,
-                    _pg: Some(pg),
-                })
+                let store = frontdesk_store::connect(&url, vault).await.expect("open PostgreSQL store");
+                Some(Harness { kind, store, url, key, db_path: None, dir: None, _pg: Some(pg) })
             }
         }
     }
 
     /// Opens the same database again with another master key.
     pub async fn reopen_with(&self, key: &MasterKey) -> Arc<dyn Store> {
-        frontdesk_store::connect(&self.url, Arc::new(Vault::new(key)))
-            .await
-            .expect("reopen store")
+        frontdesk_store::connect(&self.url, Arc::new(Vault::new(key))).await.expect("reopen store")
     }
 
     /// Runs a statement directly against the database, bypassing the store (to plant bad data).
     pub async fn raw_exec(&self, sql: &'static str) {
         match self.kind {
             Kind::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url)
-                    .await
-                    .expect("raw sqlite connect");
-                sqlx::raw_sql(sql)
-                    .execute(&mut c)
-                    .await
-                    .expect("raw sqlite exec");
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("raw sqlite connect");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("raw sqlite exec");
                 c.close().await.ok();
             }
             Kind::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("raw pg connect");
-                sqlx::raw_sql(sql)
-                    .execute(&mut c)
-                    .await
-                    .expect("raw pg exec");
+                let mut c = sqlx::PgConnection::connect(&self.url).await.expect("raw pg connect");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("raw pg exec");
                 c.close().await.ok();
             }
         }
@@ -113,13 +79,8 @@ impl Harness {
     /// Every byte the database holds for one column (PostgreSQL) — the closest we get to
     /// reading its files.
     pub async fn raw_pg_bytes(&self, sql: &'static str) -> Vec<u8> {
-        let mut c = sqlx::PgConnection::connect(&self.url)
-            .await
-            .expect("raw pg connect");
-        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(sql)
-            .fetch_all(&mut c)
-            .await
-            .expect("raw pg query");
+        let mut c = sqlx::PgConnection::connect(&self.url).await.expect("raw pg connect");
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(sql).fetch_all(&mut c).await.expect("raw pg query");
         c.close().await.ok();
         rows.into_iter().flat_map(|r| r.0).collect()
     }
@@ -139,19 +100,13 @@ struct PgDatabase {
 impl PgDatabase {
     async fn create(admin: &str) -> PgDatabase {
         let name = format!("fd_test_{}", uuid::Uuid::new_v4().simple());
-        let mut c = sqlx::PgConnection::connect(admin)
-            .await
-            .expect("connect to FRONTDESK_TEST_POSTGRES_URL");
+        let mut c = sqlx::PgConnection::connect(admin).await.expect("connect to FRONTDESK_TEST_POSTGRES_URL");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut c)
             .await
             .expect("create test database");
         c.close().await.ok();
-        PgDatabase {
-            admin: admin.to_owned(),
-            url: with_database(admin, &name),
-            name,
-        }
+        PgDatabase { admin: admin.to_owned(), url: with_database(admin, &name), name }
     }
 }
 
@@ -162,17 +117,12 @@ impl Drop for PgDatabase {
         let admin = self.admin.clone();
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async {
                 if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut c)
-                    .await;
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut c)
+                        .await;
                     let _ = c.close().await;
                 }
             });
@@ -188,10 +138,7 @@ fn with_database(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[after_scheme..]
-        .find('/')
-        .map(|i| after_scheme + i)
-        .unwrap_or(base.len());
+    let host_end = base[after_scheme..].find('/').map(|i| after_scheme + i).unwrap_or(base.len());
     let mut out = format!("{}/{}", &base[..host_end], name);
     if let Some(q) = query {
         out.push('?');
