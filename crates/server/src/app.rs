@@ -122,6 +122,9 @@ impl App {
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         let core = Core::open(&settings).await?;
         let services = core.services;
+        // The numbering-plan metadata loads on first use (~0.5 s); pay that before the first
+        // webhook rather than during it.
+        let _ = frontdesk_domain::E164::parse("+12127365000", frontdesk_domain::Region::US);
         let bootstrap_admin = services.bootstrap_admin().await.context("could not create the first admin")?;
 
         let mut simulator_web = None;

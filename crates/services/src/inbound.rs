@@ -52,8 +52,7 @@ impl InboundOutcome {
 
 impl Services {
     pub async fn receive_inbound(&self, sms: InboundSms) -> Result<InboundOutcome, ServiceError> {
-        let number =
-            self.store.number_by_e164(&sms.to).await?.ok_or_else(|| ServiceError::UnknownNumber(sms.to.masked()))?;
+        let number = self.number(&sms.to).await?.ok_or_else(|| ServiceError::UnknownNumber(sms.to.masked()))?;
         let settings = self.settings.clone();
         let now = crate::now();
         let outcome = frontdesk_store::write(&*self.store, move |tx| {

@@ -95,6 +95,7 @@ pub struct Services {
     /// Woken when an outbox job is committed, so the dispatcher need not poll fast.
     pub outbox_signal: Arc<Notify>,
     pub retry: delivery::RetryPolicy,
+    numbers: numbers::NumberCache,
 }
 
 impl Services {
@@ -106,6 +107,7 @@ impl Services {
             settings: Arc::new(settings),
             outbox_signal: Arc::new(Notify::new()),
             retry: delivery::RetryPolicy::default(),
+            numbers: numbers::NumberCache::default(),
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The practice's phone numbers.
 
 use frontdesk_domain::E164;
-use frontdesk_domain::model::{PracticeNumber, ProviderKind, new_id};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use frontdesk_domain::model::{NumberId, PracticeNumber, ProviderKind, new_id};
 
 use crate::audit::{self, Actor};
 use crate::{ServiceError, Services};
@@ -20,7 +23,55 @@ pub struct NewNumber {
     pub rate_limit_per_sec: Option<f64>,
 }
 
+/// Practice numbers seen so far, by number and by id. Numbers are read on every webhook and
+/// every send but change almost never; only found numbers are kept, so a number added by
+/// another process (`frontdesk number add`) is found on its first use.
+#[derive(Clone, Default)]
+pub struct NumberCache {
+    inner: Arc<RwLock<HashMap<String, PracticeNumber>>>,
+}
+
+impl NumberCache {
+    fn get(&self, e164: &E164) -> Option<PracticeNumber> {
+        self.inner.read().ok()?.get(e164.as_str()).cloned()
+    }
+
+    fn by_id(&self, id: NumberId) -> Option<PracticeNumber> {
+        self.inner.read().ok()?.values().find(|n| n.id == id).cloned()
+    }
+
+    fn remember(&self, number: &PracticeNumber) {
+        if let Ok(mut map) = self.inner.write() {
+            map.insert(number.e164.as_str().to_string(), number.clone());
+        }
+    }
+}
+
 impl Services {
+    /// The practice number `e164`, if it is one of ours.
+    pub async fn number(&self, e164: &E164) -> Result<Option<PracticeNumber>, ServiceError> {
+        if let Some(hit) = self.numbers.get(e164) {
+            return Ok(Some(hit));
+        }
+        let found = self.store.number_by_e164(e164).await?;
+        if let Some(n) = &found {
+            self.numbers.remember(n);
+        }
+        Ok(found)
+    }
+
+    /// The practice number with this id, if it exists.
+    pub async fn number_by_id(&self, id: NumberId) -> Result<Option<PracticeNumber>, ServiceError> {
+        if let Some(hit) = self.numbers.by_id(id) {
+            return Ok(Some(hit));
+        }
+        let found = self.store.list_numbers().await?.into_iter().find(|n| n.id == id);
+        if let Some(n) = &found {
+            self.numbers.remember(n);
+        }
+        Ok(found)
+    }
+
     pub async fn add_number(&self, input: NewNumber, actor: Actor) -> Result<PracticeNumber, ServiceError> {
         let e164 = E164::parse(&input.e164, self.settings.default_region)
             .or_else(|_| E164::parse_strict(&input.e164))
@@ -71,7 +122,7 @@ impl Services {
     /// Makes sure the simulator has a practice number to text; returns it.
     pub async fn ensure_simulator_number(&self) -> Result<PracticeNumber, ServiceError> {
         let e164 = E164::parse_strict(SIMULATOR_NUMBER).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        if let Some(existing) = self.store.number_by_e164(&e164).await? {
+        if let Some(existing) = self.number(&e164).await? {
             return Ok(existing);
         }
         let input = NewNumber {

@@ -154,7 +154,7 @@ impl Services {
             Some(raw) => {
                 let e164 = E164::parse(raw, self.settings.default_region)
                     .map_err(|e| ServiceError::invalid("from", e.to_string()))?;
-                self.store.number_by_e164(&e164).await?.ok_or_else(|| ServiceError::UnknownNumber(e164.masked()))
+                self.number(&e164).await?.ok_or_else(|| ServiceError::UnknownNumber(e164.masked()))
             }
             None => self.store.list_numbers().await?.into_iter().next().ok_or_else(|| {
                 ServiceError::invalid("from", "this practice has no numbers yet; add one with `frontdesk number add`")

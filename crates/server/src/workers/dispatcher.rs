@@ -136,8 +136,7 @@ impl Dispatcher {
     }
 
     async fn number(&self, number_id: NumberId) -> Option<PracticeNumber> {
-        let numbers = self.services.store.list_numbers().await.ok()?;
-        numbers.into_iter().find(|n| n.id == number_id)
+        self.services.number_by_id(number_id).await.ok().flatten()
     }
 
     /// The sender's limiter, rebuilt when its configured rate changed.
