@@ -297,9 +297,135 @@ macro_rules! summary_select {
 }
 
 pub(crate) use {
-    audit_cols, consent_cols, contact_cols, conversation_cols, department_cols, job_cols, message_cols, number_cols,
-    patient_cols, summary_select, thread_cols, token_cols, user_cols,
+    audit_cols, consent_cols, contact_cols, department_cols, job_cols, message_cols, number_cols, patient_cols,
+    summary_select, token_cols, user_cols,
 };
+
+/// The write statements, shared by the sqlx writes (PostgreSQL) and the SQLite writer thread
+/// (rusqlite). Parameters are `$N`, which both accept; rusqlite binds them by name.
+pub(crate) mod sql {
+    pub(crate) const CLAIM_PROVIDER_RECEIPT: &str = "INSERT INTO provider_receipts (provider, provider_message_id, received_at) \
+        VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+    pub(crate) const NUMBER_BY_ID: &str = concat!("SELECT ", number_cols!(), " FROM practice_numbers WHERE id = $1");
+
+    pub(crate) const INSERT_NUMBER: &str = concat!(
+        "INSERT INTO practice_numbers (",
+        number_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+    );
+
+    pub(crate) const INSERT_DEPARTMENT: &str =
+        concat!("INSERT INTO departments (", department_cols!(), ") VALUES ($1, $2, $3) ON CONFLICT DO NOTHING");
+
+    pub(crate) const UPSERT_CONTACT: &str = concat!(
+        "INSERT INTO contacts (",
+        contact_cols!(),
+        ") VALUES ($1, $2, $3, $4) ON CONFLICT (phone) DO NOTHING RETURNING ",
+        contact_cols!()
+    );
+
+    pub(crate) const CONTACT_BY_ID: &str = concat!("SELECT ", contact_cols!(), " FROM contacts WHERE id = $1");
+
+    pub(crate) const SET_CONTACT_OPTED_OUT: &str = "UPDATE contacts SET opted_out = $2 WHERE id = $1";
+
+    pub(crate) const INSERT_CONSENT_EVENT: &str = concat!(
+        "INSERT INTO consent_events (",
+        consent_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+    );
+
+    pub(crate) const UPSERT_THREAD_FOR_UPDATE: &str = concat!(
+        "INSERT INTO threads (",
+        thread_cols!(),
+        ") VALUES ($1, $2, $3, $4, $4) \
+        ON CONFLICT (number_id, contact_id) DO UPDATE SET number_id = excluded.number_id \
+        RETURNING ",
+        thread_cols!()
+    );
+
+    pub(crate) const THREAD_BY_ID: &str = concat!("SELECT ", thread_cols!(), " FROM threads WHERE id = $1");
+
+    pub(crate) const TOUCH_THREAD: &str = "UPDATE threads SET last_message_at = $2 WHERE id = $1";
+
+    pub(crate) const CURRENT_CONVERSATION: &str = concat!(
+        "SELECT ",
+        conversation_cols!(),
+        " FROM conversations WHERE thread_id = $1 AND status <> 'closed' \
+        ORDER BY opened_at DESC, id DESC LIMIT 1"
+    );
+
+    pub(crate) const CONVERSATION_BY_ID: &str =
+        concat!("SELECT ", conversation_cols!(), " FROM conversations WHERE id = $1");
+
+    pub(crate) const INSERT_CONVERSATION: &str = concat!(
+        "INSERT INTO conversations (",
+        conversation_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING"
+    );
+
+    pub(crate) const UPDATE_CONVERSATION: &str = "UPDATE conversations SET status = $2, department_id = $3, assignee_id = $4, \
+        patient_id = $5, urgent = $6, snoozed_until = $7, closed_at = $8, \
+        last_message_at = $9, waiting_since = $10, unread_count = $11 WHERE id = $1";
+
+    pub(crate) const INSERT_MESSAGE: &str = concat!(
+        "INSERT INTO messages (",
+        message_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+        ON CONFLICT DO NOTHING"
+    );
+
+    pub(crate) const UPDATE_MESSAGE_STATUS: &str = "UPDATE messages SET status = $2, \
+        provider_message_id = COALESCE($3, provider_message_id), \
+        error_code = $4, error_message = $5, needs_review = $6, updated_at = $7 \
+        WHERE id = $1";
+
+    pub(crate) const ENQUEUE_JOB: &str = concat!(
+        "INSERT INTO outbox_jobs (",
+        job_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
+    );
+
+    pub(crate) const JOB_BY_ID: &str = concat!("SELECT ", job_cols!(), " FROM outbox_jobs WHERE id = $1");
+
+    pub(crate) const UPDATE_JOB: &str = "UPDATE outbox_jobs SET state = $2, attempts = $3, next_attempt_at = $4, \
+        lease_owner = $5, lease_until = $6, handoff_started_at = $7, last_error = $8 \
+        WHERE id = $1";
+
+    pub(crate) const INSERT_USER: &str =
+        concat!("INSERT INTO users (", user_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING");
+
+    pub(crate) const INSERT_API_TOKEN: &str =
+        concat!("INSERT INTO api_tokens (", token_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING");
+
+    pub(crate) const INSERT_PATIENT: &str = "INSERT INTO patients (id, details, status, mrn_index, created_at) \
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+
+    pub(crate) const LINK_CONTACT_PATIENT: &str =
+        "INSERT INTO contact_patients (contact_id, patient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+    pub(crate) const INSERT_AUDIT: &str = concat!(
+        "INSERT INTO audit_events (",
+        audit_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+    );
+}
+
+/// Claims due outbox jobs; `$sl` is the backend's row-locking clause (empty on SQLite).
+macro_rules! claim_jobs_sql {
+    ($sl:literal) => {
+        concat!(
+            "UPDATE outbox_jobs SET state = 'in_flight', lease_owner = $1, lease_until = $2 \
+                     WHERE id IN (SELECT id FROM outbox_jobs \
+                       WHERE (state = 'pending' AND next_attempt_at <= $3) \
+                          OR (state = 'in_flight' AND lease_until <= $3) \
+                       ORDER BY next_attempt_at, id LIMIT $4",
+            $sl,
+            ") RETURNING ",
+            $crate::common::job_cols!()
+        )
+    };
+}
 
 /// Expands, inside a backend module, a `q` module of queries and row mappings for that
 /// backend, the `WriteTx` impl for its transaction type, and the read half of its `Store`
@@ -312,12 +438,11 @@ macro_rules! define_backend {
     (
         db: $db:ty,
         row: $row:ty,
-        conn: $conn:ty,
-        tx: $tx:ty,
         store: $store:ty,
         name: $name:literal,
         for_update: $fu:literal,
-        skip_locked: $sl:literal $(,)?
+        skip_locked: $sl:literal,
+        writes: $wkind:ident $(($($wargs:tt)*))? $(,)?
     ) => {
         pub(crate) mod q {
             #![allow(clippy::too_many_arguments)]
@@ -331,11 +456,10 @@ macro_rules! define_backend {
 
             use crate::common::*;
             use crate::vault::Vault;
-            use crate::{ConversationQuery, ConversationSummary, MessageStatusChange, StoreError, StoreResult};
+            use crate::{ConversationQuery, ConversationSummary, StoreError, StoreResult};
 
             type Db = $db;
             type DbRow = $row;
-            type Conn = $conn;
 
             // ---- decoding -----------------------------------------------------------------
 
@@ -538,44 +662,7 @@ macro_rules! define_backend {
                 rows.iter().map(f).collect()
             }
 
-            /// `INSERT .. ON CONFLICT DO NOTHING` affected no row: say what already exists.
-            /// Doing it this way rather than catching the violation keeps a PostgreSQL
-            /// transaction usable afterwards, exactly like SQLite's.
-            fn inserted(result: <Db as sqlx::Database>::QueryResult, what: &str) -> StoreResult<()> {
-                if result.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict(what.to_owned())) }
-            }
 
-            fn updated(result: <Db as sqlx::Database>::QueryResult, what: &str, id: Uuid) -> StoreResult<()> {
-                if result.rows_affected() == 1 {
-                    Ok(())
-                } else {
-                    Err(StoreError::Other(format!("{what} {id} does not exist")))
-                }
-            }
-
-            // ---- receipts -----------------------------------------------------------------
-
-            pub(crate) async fn claim_provider_receipt<'e, E>(
-                ex: E,
-                provider: ProviderKind,
-                provider_message_id: &str,
-                at: DateTime<Utc>,
-            ) -> StoreResult<bool>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(
-                    "INSERT INTO provider_receipts (provider, provider_message_id, received_at) \
-                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .bind(provider.as_str())
-                .bind(provider_message_id)
-                .bind(ms(at))
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                Ok(res.rows_affected() == 1)
-            }
 
             // ---- numbers and departments ----------------------------------------------------
 
@@ -585,18 +672,6 @@ macro_rules! define_backend {
             {
                 let row = sqlx::query(concat!("SELECT ", number_cols!(), " FROM practice_numbers WHERE e164 = $1"))
                     .bind(e164.as_str())
-                    .fetch_optional(ex)
-                    .await
-                    .map_err(db_err)?;
-                one(row, |r| map_number(r, ""))
-            }
-
-            pub(crate) async fn number_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<PracticeNumber>>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let row = sqlx::query(concat!("SELECT ", number_cols!(), " FROM practice_numbers WHERE id = $1"))
-                    .bind(id)
                     .fetch_optional(ex)
                     .await
                     .map_err(db_err)?;
@@ -614,46 +689,6 @@ macro_rules! define_backend {
                 all(rows, |r| map_number(r, ""))
             }
 
-            pub(crate) async fn insert_number<'e, E>(ex: E, n: &PracticeNumber) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(concat!(
-                    "INSERT INTO practice_numbers (",
-                    number_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
-                ))
-                .bind(n.id)
-                .bind(n.e164.as_str())
-                .bind(n.provider.as_str())
-                .bind(n.messaging_service_sid.as_deref())
-                .bind(n.default_department_id)
-                .bind(n.rate_limit_per_sec)
-                .bind(ms(n.created_at))
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "a practice number with this phone number or id")
-            }
-
-            pub(crate) async fn insert_department<'e, E>(ex: E, d: &Department) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(concat!(
-                    "INSERT INTO departments (",
-                    department_cols!(),
-                    ") VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-                ))
-                .bind(d.id)
-                .bind(d.name.as_str())
-                .bind(ms(d.created_at))
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "a department with this id")
-            }
-
             pub(crate) async fn list_departments<'e, E>(ex: E) -> StoreResult<Vec<Department>>
             where
                 E: sqlx::Executor<'e, Database = Db>,
@@ -663,49 +698,6 @@ macro_rules! define_backend {
                     .await
                     .map_err(db_err)?;
                 all(rows, map_department)
-            }
-
-            // ---- contacts and consent -------------------------------------------------------
-
-            pub(crate) async fn upsert_contact(
-                conn: &mut Conn,
-                phone: &E164,
-                at: DateTime<Utc>,
-            ) -> StoreResult<Contact> {
-                // DO NOTHING (not DO UPDATE) so an existing contact row is not rewritten or,
-                // on PostgreSQL, locked by every inbound message; a concurrent insert of the
-                // same phone is waited for, after which the SELECT sees it.
-                let row = sqlx::query(concat!(
-                    "INSERT INTO contacts (",
-                    contact_cols!(),
-                    ") VALUES ($1, $2, $3, $4) ON CONFLICT (phone) DO NOTHING RETURNING ",
-                    contact_cols!()
-                ))
-                .bind(new_id())
-                .bind(phone.as_str())
-                .bind(false)
-                .bind(ms(at))
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                if let Some(row) = row {
-                    return map_contact(&row, "");
-                }
-                contact_by_phone(&mut *conn, phone).await?.ok_or_else(|| {
-                    StoreError::Unavailable("the contact was created concurrently but is not visible yet; retry".into())
-                })
-            }
-
-            pub(crate) async fn contact_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<Contact>>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let row = sqlx::query(concat!("SELECT ", contact_cols!(), " FROM contacts WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(ex)
-                    .await
-                    .map_err(db_err)?;
-                one(row, |r| map_contact(r, ""))
             }
 
             pub(crate) async fn contact_by_phone<'e, E>(ex: E, phone: &E164) -> StoreResult<Option<Contact>>
@@ -718,41 +710,6 @@ macro_rules! define_backend {
                     .await
                     .map_err(db_err)?;
                 one(row, |r| map_contact(r, ""))
-            }
-
-            pub(crate) async fn set_contact_opted_out<'e, E>(ex: E, id: Uuid, opted_out: bool) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query("UPDATE contacts SET opted_out = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(opted_out)
-                    .execute(ex)
-                    .await
-                    .map_err(db_err)?;
-                updated(res, "contact", id)
-            }
-
-            pub(crate) async fn insert_consent_event<'e, E>(ex: E, e: &ConsentEvent) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(concat!(
-                    "INSERT INTO consent_events (",
-                    consent_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
-                ))
-                .bind(e.id)
-                .bind(e.contact_id)
-                .bind(e.purpose.as_str())
-                .bind(e.granted)
-                .bind(e.source.as_str())
-                .bind(e.evidence.as_str())
-                .bind(ms(e.created_at))
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "a consent event with this id")
             }
 
             /// Oldest first, so the last one is the current state.
@@ -770,148 +727,6 @@ macro_rules! define_backend {
                 .await
                 .map_err(db_err)?;
                 all(rows, map_consent)
-            }
-
-            // ---- threads and conversations --------------------------------------------------
-
-            pub(crate) async fn upsert_thread_for_update<'e, E>(
-                ex: E,
-                number_id: Uuid,
-                contact_id: Uuid,
-                at: DateTime<Utc>,
-            ) -> StoreResult<Thread>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                // DO UPDATE (a no-op assignment) rather than DO NOTHING: on PostgreSQL it
-                // takes the row lock on an existing thread, which is what serialises
-                // concurrent writers of one thread until commit, and RETURNING always
-                // yields the row. On SQLite the writer is serial anyway.
-                let row = sqlx::query(concat!(
-                    "INSERT INTO threads (",
-                    thread_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $4) \
-                     ON CONFLICT (number_id, contact_id) DO UPDATE SET number_id = excluded.number_id \
-                     RETURNING ",
-                    thread_cols!()
-                ))
-                .bind(new_id())
-                .bind(number_id)
-                .bind(contact_id)
-                .bind(ms(at))
-                .fetch_one(ex)
-                .await
-                .map_err(db_err)?;
-                map_thread(&row, "")
-            }
-
-            pub(crate) async fn thread_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<Thread>>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let row = sqlx::query(concat!("SELECT ", thread_cols!(), " FROM threads WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(ex)
-                    .await
-                    .map_err(db_err)?;
-                one(row, |r| map_thread(r, ""))
-            }
-
-            pub(crate) async fn touch_thread<'e, E>(ex: E, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query("UPDATE threads SET last_message_at = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(ms(at))
-                    .execute(ex)
-                    .await
-                    .map_err(db_err)?;
-                updated(res, "thread", id)
-            }
-
-            pub(crate) async fn current_conversation<'e, E>(ex: E, thread_id: Uuid) -> StoreResult<Option<Conversation>>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let row = sqlx::query(concat!(
-                    "SELECT ",
-                    conversation_cols!(),
-                    " FROM conversations WHERE thread_id = $1 AND status <> 'closed' \
-                     ORDER BY opened_at DESC, id DESC LIMIT 1"
-                ))
-                .bind(thread_id)
-                .fetch_optional(ex)
-                .await
-                .map_err(db_err)?;
-                one(row, |r| map_conversation(r, ""))
-            }
-
-            pub(crate) async fn conversation_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<Conversation>>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let row = sqlx::query(concat!("SELECT ", conversation_cols!(), " FROM conversations WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(ex)
-                    .await
-                    .map_err(db_err)?;
-                one(row, |r| map_conversation(r, ""))
-            }
-
-            pub(crate) async fn insert_conversation<'e, E>(ex: E, c: &Conversation) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(concat!(
-                    "INSERT INTO conversations (",
-                    conversation_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING"
-                ))
-                .bind(c.id)
-                .bind(c.thread_id)
-                .bind(c.status.as_str())
-                .bind(c.department_id)
-                .bind(c.assignee_id)
-                .bind(c.patient_id)
-                .bind(c.urgent)
-                .bind(opt_ms(c.snoozed_until))
-                .bind(ms(c.opened_at))
-                .bind(opt_ms(c.closed_at))
-                .bind(ms(c.last_message_at))
-                .bind(opt_ms(c.waiting_since))
-                .bind(c.unread_count)
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "a conversation with this id")
-            }
-
-            pub(crate) async fn update_conversation<'e, E>(ex: E, c: &Conversation) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                // thread_id and opened_at identify the episode and never change.
-                let res = sqlx::query(
-                    "UPDATE conversations SET status = $2, department_id = $3, assignee_id = $4, \
-                     patient_id = $5, urgent = $6, snoozed_until = $7, closed_at = $8, \
-                     last_message_at = $9, waiting_since = $10, unread_count = $11 WHERE id = $1",
-                )
-                .bind(c.id)
-                .bind(c.status.as_str())
-                .bind(c.department_id)
-                .bind(c.assignee_id)
-                .bind(c.patient_id)
-                .bind(c.urgent)
-                .bind(opt_ms(c.snoozed_until))
-                .bind(opt_ms(c.closed_at))
-                .bind(ms(c.last_message_at))
-                .bind(opt_ms(c.waiting_since))
-                .bind(c.unread_count)
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                updated(res, "conversation", c.id)
             }
 
             pub(crate) async fn list_conversations<'e, E>(
@@ -947,44 +762,6 @@ macro_rules! define_backend {
                     .await
                     .map_err(db_err)?;
                 one(row, map_summary)
-            }
-
-            // ---- messages -------------------------------------------------------------------
-
-            pub(crate) async fn insert_message<'e, E>(ex: E, vault: &Vault, m: &Message) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let body = seal_body(vault, m.id, &m.body);
-                let media = seal_media(vault, m.id, &m.media);
-                let res = sqlx::query(concat!(
-                    "INSERT INTO messages (",
-                    message_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-                     ON CONFLICT DO NOTHING"
-                ))
-                .bind(m.id)
-                .bind(m.conversation_id)
-                .bind(m.thread_id)
-                .bind(m.direction.as_str())
-                .bind(body)
-                .bind(media)
-                .bind(m.sender.as_str())
-                .bind(m.sender_user_id)
-                .bind(m.provider.as_str())
-                .bind(m.provider_message_id.as_deref())
-                .bind(m.status.as_str())
-                .bind(m.error_code.as_deref())
-                .bind(m.error_message.as_deref())
-                .bind(m.encoding.as_str())
-                .bind(m.segments)
-                .bind(ms(m.created_at))
-                .bind(ms(m.updated_at))
-                .bind(m.needs_review)
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "a message with this id or provider message id")
             }
 
             pub(crate) async fn message_by_id<'e, E>(
@@ -1038,31 +815,6 @@ macro_rules! define_backend {
                 one(row, |r| map_message(r, vault))
             }
 
-            pub(crate) async fn update_message_status<'e, E>(ex: E, c: &MessageStatusChange) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                // Whether the change is allowed (forward only) is the caller's rule, decided
-                // on the row it read with message_by_*_for_update; this writes what it decided.
-                let res = sqlx::query(
-                    "UPDATE messages SET status = $2, \
-                     provider_message_id = COALESCE($3, provider_message_id), \
-                     error_code = $4, error_message = $5, needs_review = $6, updated_at = $7 \
-                     WHERE id = $1",
-                )
-                .bind(c.message_id)
-                .bind(c.status.as_str())
-                .bind(c.provider_message_id.as_deref())
-                .bind(c.error_code.as_deref())
-                .bind(c.error_message.as_deref())
-                .bind(c.needs_review)
-                .bind(ms(c.at))
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                updated(res, "message", c.message_id)
-            }
-
             pub(crate) async fn thread_messages<'e, E>(
                 ex: E,
                 vault: &Vault,
@@ -1081,69 +833,6 @@ macro_rules! define_backend {
                 .await
                 .map_err(db_err)?;
                 all(rows, |r| map_message(r, vault))
-            }
-
-            // ---- outbox ---------------------------------------------------------------------
-
-            pub(crate) async fn enqueue_job<'e, E>(ex: E, j: &OutboxJob) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(concat!(
-                    "INSERT INTO outbox_jobs (",
-                    job_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
-                ))
-                .bind(j.id)
-                .bind(j.message_id)
-                .bind(j.number_id)
-                .bind(j.state.as_str())
-                .bind(j.attempts)
-                .bind(ms(j.next_attempt_at))
-                .bind(j.lease_owner.as_deref())
-                .bind(opt_ms(j.lease_until))
-                .bind(opt_ms(j.handoff_started_at))
-                .bind(j.last_error.as_deref())
-                .bind(ms(j.created_at))
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "an outbox job with this id")
-            }
-
-            pub(crate) async fn job_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<OutboxJob>>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let row = sqlx::query(concat!("SELECT ", job_cols!(), " FROM outbox_jobs WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(ex)
-                    .await
-                    .map_err(db_err)?;
-                one(row, map_job)
-            }
-
-            pub(crate) async fn update_job<'e, E>(ex: E, j: &OutboxJob) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(
-                    "UPDATE outbox_jobs SET state = $2, attempts = $3, next_attempt_at = $4, \
-                     lease_owner = $5, lease_until = $6, handoff_started_at = $7, last_error = $8 \
-                     WHERE id = $1",
-                )
-                .bind(j.id)
-                .bind(j.state.as_str())
-                .bind(j.attempts)
-                .bind(ms(j.next_attempt_at))
-                .bind(j.lease_owner.as_deref())
-                .bind(opt_ms(j.lease_until))
-                .bind(opt_ms(j.handoff_started_at))
-                .bind(j.last_error.as_deref())
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                updated(res, "outbox job", j.id)
             }
 
             /// The newest job of the message.
@@ -1172,67 +861,6 @@ macro_rules! define_backend {
                     .await
                     .map_err(db_err)?;
                 get(&row, "", "n")
-            }
-
-            /// Marks up to `limit` due jobs `in_flight` under `owner` and returns them, oldest
-            /// due first. On PostgreSQL `$sl` (`FOR UPDATE SKIP LOCKED`) lets concurrent
-            /// claimers pass over each other's rows; on SQLite this runs in the single writer,
-            /// so claimers are serial. `attempts` is left to the dispatcher's `update_job`.
-            pub(crate) async fn claim_jobs<'e, E>(
-                ex: E,
-                owner: &str,
-                now: DateTime<Utc>,
-                lease_until: DateTime<Utc>,
-                limit: u32,
-            ) -> StoreResult<Vec<OutboxJob>>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let rows = sqlx::query(concat!(
-                    "UPDATE outbox_jobs SET state = 'in_flight', lease_owner = $1, lease_until = $2 \
-                     WHERE id IN (SELECT id FROM outbox_jobs \
-                       WHERE (state = 'pending' AND next_attempt_at <= $3) \
-                          OR (state = 'in_flight' AND lease_until <= $3) \
-                       ORDER BY next_attempt_at, id LIMIT $4",
-                    $sl,
-                    ") RETURNING ",
-                    job_cols!()
-                ))
-                .bind(owner)
-                .bind(ms(lease_until))
-                .bind(ms(now))
-                .bind(i64::from(limit))
-                .fetch_all(ex)
-                .await
-                .map_err(db_err)?;
-                let mut jobs = all(rows, map_job)?;
-                // RETURNING has no defined order.
-                jobs.sort_by(|a, b| (a.next_attempt_at, a.id).cmp(&(b.next_attempt_at, b.id)));
-                Ok(jobs)
-            }
-
-            // ---- users and tokens -----------------------------------------------------------
-
-            pub(crate) async fn insert_user<'e, E>(ex: E, u: &User) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(concat!(
-                    "INSERT INTO users (",
-                    user_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
-                ))
-                .bind(u.id)
-                .bind(lowercase_email(&u.email))
-                .bind(u.name.as_str())
-                .bind(u.role.as_str())
-                .bind(u.password_hash.as_str())
-                .bind(u.disabled)
-                .bind(ms(u.created_at))
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "a user with this email")
             }
 
             pub(crate) async fn user_by_email<'e, E>(ex: E, email: &str) -> StoreResult<Option<User>>
@@ -1267,27 +895,6 @@ macro_rules! define_backend {
                 get(&row, "", "n")
             }
 
-            pub(crate) async fn insert_api_token<'e, E>(ex: E, t: &ApiToken) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(concat!(
-                    "INSERT INTO api_tokens (",
-                    token_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
-                ))
-                .bind(t.id)
-                .bind(t.name.as_str())
-                .bind(t.token_hash.as_str())
-                .bind(t.created_by)
-                .bind(ms(t.created_at))
-                .bind(opt_ms(t.revoked_at))
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "an API token with this hash or id")
-            }
-
             pub(crate) async fn api_token_by_hash<'e, E>(ex: E, hash: &str) -> StoreResult<Option<ApiToken>>
             where
                 E: sqlx::Executor<'e, Database = Db>,
@@ -1298,28 +905,6 @@ macro_rules! define_backend {
                     .await
                     .map_err(db_err)?;
                 one(row, map_token)
-            }
-
-            // ---- patients -------------------------------------------------------------------
-
-            pub(crate) async fn insert_patient<'e, E>(ex: E, vault: &Vault, p: &Patient) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let (details, mrn_index) = seal_patient(vault, p);
-                let res = sqlx::query(
-                    "INSERT INTO patients (id, details, status, mrn_index, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                )
-                .bind(p.id)
-                .bind(details)
-                .bind(p.status.as_str())
-                .bind(mrn_index)
-                .bind(ms(p.created_at))
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "a patient with this id")
             }
 
             pub(crate) async fn patient_by_id<'e, E>(ex: E, vault: &Vault, id: Uuid) -> StoreResult<Option<Patient>>
@@ -1356,50 +941,6 @@ macro_rules! define_backend {
                 all(rows, |r| map_patient(r, vault))
             }
 
-            pub(crate) async fn link_contact_patient<'e, E>(
-                ex: E,
-                contact_id: Uuid,
-                patient_id: Uuid,
-            ) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                // Linking twice is harmless, so it is not an error.
-                sqlx::query(
-                    "INSERT INTO contact_patients (contact_id, patient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(contact_id)
-                .bind(patient_id)
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            }
-
-            // ---- audit ----------------------------------------------------------------------
-
-            pub(crate) async fn insert_audit<'e, E>(ex: E, a: &AuditEvent) -> StoreResult<()>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                let res = sqlx::query(concat!(
-                    "INSERT INTO audit_events (",
-                    audit_cols!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
-                ))
-                .bind(a.id)
-                .bind(ms(a.at))
-                .bind(a.actor.as_str())
-                .bind(a.action.as_str())
-                .bind(a.target.as_deref())
-                .bind(a.ip.as_deref())
-                .bind(a.detail.as_deref())
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-                inserted(res, "an audit event with this id")
-            }
-
             pub(crate) async fn list_audit<'e, E>(ex: E, limit: u32) -> StoreResult<Vec<AuditEvent>>
             where
                 E: sqlx::Executor<'e, Database = Db>,
@@ -1415,8 +956,656 @@ macro_rules! define_backend {
                 .map_err(db_err)?;
                 all(rows, map_audit)
             }
+
+
+            crate::common::sqlx_write_queries!($wkind $(($($wargs)*))? ; skip_locked: $sl);
         }
 
+        crate::common::sqlx_write_tx!($wkind $(($($wargs)*))?);
+
+        #[async_trait::async_trait]
+        impl crate::Store for $store {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn write(&self, op: crate::WriteOp) -> crate::StoreResult<Box<dyn std::any::Any + Send>> {
+                self.do_write(op).await
+            }
+
+            async fn claim_jobs(
+                &self,
+                owner: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> crate::StoreResult<Vec<frontdesk_domain::model::OutboxJob>> {
+                self.do_claim_jobs(owner, now, lease_until, limit).await
+            }
+
+            async fn ping(&self) -> crate::StoreResult<()> {
+                self.do_ping().await
+            }
+
+            async fn user_by_email(&self, email: &str) -> crate::StoreResult<Option<frontdesk_domain::model::User>> {
+                q::user_by_email(self.reader(), email).await
+            }
+
+            async fn user_by_id(&self, id: uuid::Uuid) -> crate::StoreResult<Option<frontdesk_domain::model::User>> {
+                q::user_by_id(self.reader(), id).await
+            }
+
+            async fn count_users(&self) -> crate::StoreResult<i64> {
+                q::count_users(self.reader()).await
+            }
+
+            async fn api_token_by_hash(
+                &self,
+                token_hash: &str,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::ApiToken>> {
+                q::api_token_by_hash(self.reader(), token_hash).await
+            }
+
+            async fn list_numbers(&self) -> crate::StoreResult<Vec<frontdesk_domain::model::PracticeNumber>> {
+                q::list_numbers(self.reader()).await
+            }
+
+            async fn number_by_e164(
+                &self,
+                e164: &frontdesk_domain::E164,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::PracticeNumber>> {
+                q::number_by_e164(self.reader(), e164).await
+            }
+
+            async fn list_departments(&self) -> crate::StoreResult<Vec<frontdesk_domain::model::Department>> {
+                q::list_departments(self.reader()).await
+            }
+
+            async fn contact_by_phone(
+                &self,
+                phone: &frontdesk_domain::E164,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Contact>> {
+                q::contact_by_phone(self.reader(), phone).await
+            }
+
+            async fn consent_events(
+                &self,
+                contact_id: uuid::Uuid,
+            ) -> crate::StoreResult<Vec<frontdesk_domain::model::ConsentEvent>> {
+                q::consent_events(self.reader(), contact_id).await
+            }
+
+            async fn list_conversations(
+                &self,
+                query: &crate::ConversationQuery,
+            ) -> crate::StoreResult<Vec<crate::ConversationSummary>> {
+                q::list_conversations(self.reader(), query).await
+            }
+
+            async fn conversation_summary(
+                &self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<crate::ConversationSummary>> {
+                q::conversation_summary(self.reader(), id).await
+            }
+
+            async fn thread_messages(
+                &self,
+                thread_id: uuid::Uuid,
+            ) -> crate::StoreResult<Vec<frontdesk_domain::model::Message>> {
+                q::thread_messages(self.reader(), self.vault(), thread_id).await
+            }
+
+            async fn message_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Message>> {
+                q::message_by_id(self.reader(), self.vault(), id, false).await
+            }
+
+            async fn message_by_provider_id(
+                &self,
+                provider: frontdesk_domain::model::ProviderKind,
+                provider_message_id: &str,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Message>> {
+                q::message_by_provider_id(self.reader(), self.vault(), provider, provider_message_id, false).await
+            }
+
+            async fn job_for_message(
+                &self,
+                message_id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::OutboxJob>> {
+                q::job_for_message(self.reader(), message_id).await
+            }
+
+            async fn outbox_depth(&self) -> crate::StoreResult<i64> {
+                q::outbox_depth(self.reader()).await
+            }
+
+            async fn list_patients(
+                &self,
+                limit: u32,
+                offset: u32,
+            ) -> crate::StoreResult<Vec<frontdesk_domain::model::Patient>> {
+                q::list_patients(self.reader(), self.vault(), limit, offset).await
+            }
+
+            async fn patient_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Patient>> {
+                q::patient_by_id(self.reader(), self.vault(), id).await
+            }
+
+            async fn list_audit(&self, limit: u32) -> crate::StoreResult<Vec<frontdesk_domain::model::AuditEvent>> {
+                q::list_audit(self.reader(), limit).await
+            }
+
+            async fn backup(&self, path: &std::path::Path) -> crate::StoreResult<()> {
+                self.do_backup(path).await
+            }
+        }
+    };
+}
+
+pub(crate) use define_backend;
+
+/// The sqlx write queries of a backend whose writes go through sqlx (PostgreSQL), expanded
+/// inside its `q` module by [`define_backend!`] with `writes: sqlx(conn: .., tx: ..)`.
+/// `writes: none` (SQLite, whose writer thread uses rusqlite) expands nothing.
+macro_rules! sqlx_write_queries {
+    (none ; skip_locked: $sl:literal) => {};
+    (sqlx (conn: $conn:ty, tx: $tx:ty) ; skip_locked: $sl:literal) => {
+        use crate::MessageStatusChange;
+
+        type Conn = $conn;
+
+        /// `INSERT .. ON CONFLICT DO NOTHING` affected no row: say what already exists.
+        /// Doing it this way rather than catching the violation keeps a PostgreSQL
+        /// transaction usable afterwards, exactly like SQLite's.
+        fn inserted(result: <Db as sqlx::Database>::QueryResult, what: &str) -> StoreResult<()> {
+            if result.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict(what.to_owned())) }
+        }
+
+        fn updated(result: <Db as sqlx::Database>::QueryResult, what: &str, id: Uuid) -> StoreResult<()> {
+            if result.rows_affected() == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Other(format!("{what} {id} does not exist")))
+            }
+        }
+
+        // ---- receipts -----------------------------------------------------------------
+
+        pub(crate) async fn claim_provider_receipt<'e, E>(
+            ex: E,
+            provider: ProviderKind,
+            provider_message_id: &str,
+            at: DateTime<Utc>,
+        ) -> StoreResult<bool>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::CLAIM_PROVIDER_RECEIPT)
+                .bind(provider.as_str())
+                .bind(provider_message_id)
+                .bind(ms(at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            Ok(res.rows_affected() == 1)
+        }
+
+        pub(crate) async fn number_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<PracticeNumber>>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let row =
+                sqlx::query(crate::common::sql::NUMBER_BY_ID).bind(id).fetch_optional(ex).await.map_err(db_err)?;
+            one(row, |r| map_number(r, ""))
+        }
+
+        pub(crate) async fn insert_number<'e, E>(ex: E, n: &PracticeNumber) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::INSERT_NUMBER)
+                .bind(n.id)
+                .bind(n.e164.as_str())
+                .bind(n.provider.as_str())
+                .bind(n.messaging_service_sid.as_deref())
+                .bind(n.default_department_id)
+                .bind(n.rate_limit_per_sec)
+                .bind(ms(n.created_at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "a practice number with this phone number or id")
+        }
+
+        pub(crate) async fn insert_department<'e, E>(ex: E, d: &Department) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::INSERT_DEPARTMENT)
+                .bind(d.id)
+                .bind(d.name.as_str())
+                .bind(ms(d.created_at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "a department with this id")
+        }
+
+        // ---- contacts and consent -------------------------------------------------------
+
+        pub(crate) async fn upsert_contact(conn: &mut Conn, phone: &E164, at: DateTime<Utc>) -> StoreResult<Contact> {
+            // DO NOTHING (not DO UPDATE) so an existing contact row is not rewritten or,
+            // on PostgreSQL, locked by every inbound message; a concurrent insert of the
+            // same phone is waited for, after which the SELECT sees it.
+            let row = sqlx::query(crate::common::sql::UPSERT_CONTACT)
+                .bind(new_id())
+                .bind(phone.as_str())
+                .bind(false)
+                .bind(ms(at))
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            if let Some(row) = row {
+                return map_contact(&row, "");
+            }
+            contact_by_phone(&mut *conn, phone).await?.ok_or_else(|| {
+                StoreError::Unavailable("the contact was created concurrently but is not visible yet; retry".into())
+            })
+        }
+
+        pub(crate) async fn contact_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<Contact>>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let row =
+                sqlx::query(crate::common::sql::CONTACT_BY_ID).bind(id).fetch_optional(ex).await.map_err(db_err)?;
+            one(row, |r| map_contact(r, ""))
+        }
+
+        pub(crate) async fn set_contact_opted_out<'e, E>(ex: E, id: Uuid, opted_out: bool) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::SET_CONTACT_OPTED_OUT)
+                .bind(id)
+                .bind(opted_out)
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            updated(res, "contact", id)
+        }
+
+        pub(crate) async fn insert_consent_event<'e, E>(ex: E, e: &ConsentEvent) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::INSERT_CONSENT_EVENT)
+                .bind(e.id)
+                .bind(e.contact_id)
+                .bind(e.purpose.as_str())
+                .bind(e.granted)
+                .bind(e.source.as_str())
+                .bind(e.evidence.as_str())
+                .bind(ms(e.created_at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "a consent event with this id")
+        }
+
+        // ---- threads and conversations --------------------------------------------------
+
+        pub(crate) async fn upsert_thread_for_update<'e, E>(
+            ex: E,
+            number_id: Uuid,
+            contact_id: Uuid,
+            at: DateTime<Utc>,
+        ) -> StoreResult<Thread>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            // DO UPDATE (a no-op assignment) rather than DO NOTHING: on PostgreSQL it
+            // takes the row lock on an existing thread, which is what serialises
+            // concurrent writers of one thread until commit, and RETURNING always
+            // yields the row. On SQLite the writer is serial anyway.
+            let row = sqlx::query(crate::common::sql::UPSERT_THREAD_FOR_UPDATE)
+                .bind(new_id())
+                .bind(number_id)
+                .bind(contact_id)
+                .bind(ms(at))
+                .fetch_one(ex)
+                .await
+                .map_err(db_err)?;
+            map_thread(&row, "")
+        }
+
+        pub(crate) async fn thread_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<Thread>>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let row =
+                sqlx::query(crate::common::sql::THREAD_BY_ID).bind(id).fetch_optional(ex).await.map_err(db_err)?;
+            one(row, |r| map_thread(r, ""))
+        }
+
+        pub(crate) async fn touch_thread<'e, E>(ex: E, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::TOUCH_THREAD)
+                .bind(id)
+                .bind(ms(at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            updated(res, "thread", id)
+        }
+
+        pub(crate) async fn current_conversation<'e, E>(ex: E, thread_id: Uuid) -> StoreResult<Option<Conversation>>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let row = sqlx::query(crate::common::sql::CURRENT_CONVERSATION)
+                .bind(thread_id)
+                .fetch_optional(ex)
+                .await
+                .map_err(db_err)?;
+            one(row, |r| map_conversation(r, ""))
+        }
+
+        pub(crate) async fn conversation_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<Conversation>>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let row = sqlx::query(crate::common::sql::CONVERSATION_BY_ID)
+                .bind(id)
+                .fetch_optional(ex)
+                .await
+                .map_err(db_err)?;
+            one(row, |r| map_conversation(r, ""))
+        }
+
+        pub(crate) async fn insert_conversation<'e, E>(ex: E, c: &Conversation) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::INSERT_CONVERSATION)
+                .bind(c.id)
+                .bind(c.thread_id)
+                .bind(c.status.as_str())
+                .bind(c.department_id)
+                .bind(c.assignee_id)
+                .bind(c.patient_id)
+                .bind(c.urgent)
+                .bind(opt_ms(c.snoozed_until))
+                .bind(ms(c.opened_at))
+                .bind(opt_ms(c.closed_at))
+                .bind(ms(c.last_message_at))
+                .bind(opt_ms(c.waiting_since))
+                .bind(c.unread_count)
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "a conversation with this id")
+        }
+
+        pub(crate) async fn update_conversation<'e, E>(ex: E, c: &Conversation) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            // thread_id and opened_at identify the episode and never change.
+            let res = sqlx::query(crate::common::sql::UPDATE_CONVERSATION)
+                .bind(c.id)
+                .bind(c.status.as_str())
+                .bind(c.department_id)
+                .bind(c.assignee_id)
+                .bind(c.patient_id)
+                .bind(c.urgent)
+                .bind(opt_ms(c.snoozed_until))
+                .bind(opt_ms(c.closed_at))
+                .bind(ms(c.last_message_at))
+                .bind(opt_ms(c.waiting_since))
+                .bind(c.unread_count)
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            updated(res, "conversation", c.id)
+        }
+
+        // ---- messages -------------------------------------------------------------------
+
+        pub(crate) async fn insert_message<'e, E>(ex: E, vault: &Vault, m: &Message) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let body = seal_body(vault, m.id, &m.body);
+            let media = seal_media(vault, m.id, &m.media);
+            let res = sqlx::query(crate::common::sql::INSERT_MESSAGE)
+                .bind(m.id)
+                .bind(m.conversation_id)
+                .bind(m.thread_id)
+                .bind(m.direction.as_str())
+                .bind(body)
+                .bind(media)
+                .bind(m.sender.as_str())
+                .bind(m.sender_user_id)
+                .bind(m.provider.as_str())
+                .bind(m.provider_message_id.as_deref())
+                .bind(m.status.as_str())
+                .bind(m.error_code.as_deref())
+                .bind(m.error_message.as_deref())
+                .bind(m.encoding.as_str())
+                .bind(m.segments)
+                .bind(ms(m.created_at))
+                .bind(ms(m.updated_at))
+                .bind(m.needs_review)
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "a message with this id or provider message id")
+        }
+
+        pub(crate) async fn update_message_status<'e, E>(ex: E, c: &MessageStatusChange) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            // Whether the change is allowed (forward only) is the caller's rule, decided
+            // on the row it read with message_by_*_for_update; this writes what it decided.
+            let res = sqlx::query(crate::common::sql::UPDATE_MESSAGE_STATUS)
+                .bind(c.message_id)
+                .bind(c.status.as_str())
+                .bind(c.provider_message_id.as_deref())
+                .bind(c.error_code.as_deref())
+                .bind(c.error_message.as_deref())
+                .bind(c.needs_review)
+                .bind(ms(c.at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            updated(res, "message", c.message_id)
+        }
+
+        // ---- outbox ---------------------------------------------------------------------
+
+        pub(crate) async fn enqueue_job<'e, E>(ex: E, j: &OutboxJob) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::ENQUEUE_JOB)
+                .bind(j.id)
+                .bind(j.message_id)
+                .bind(j.number_id)
+                .bind(j.state.as_str())
+                .bind(j.attempts)
+                .bind(ms(j.next_attempt_at))
+                .bind(j.lease_owner.as_deref())
+                .bind(opt_ms(j.lease_until))
+                .bind(opt_ms(j.handoff_started_at))
+                .bind(j.last_error.as_deref())
+                .bind(ms(j.created_at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "an outbox job with this id")
+        }
+
+        pub(crate) async fn job_by_id<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<OutboxJob>>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let row = sqlx::query(crate::common::sql::JOB_BY_ID).bind(id).fetch_optional(ex).await.map_err(db_err)?;
+            one(row, map_job)
+        }
+
+        pub(crate) async fn update_job<'e, E>(ex: E, j: &OutboxJob) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::UPDATE_JOB)
+                .bind(j.id)
+                .bind(j.state.as_str())
+                .bind(j.attempts)
+                .bind(ms(j.next_attempt_at))
+                .bind(j.lease_owner.as_deref())
+                .bind(opt_ms(j.lease_until))
+                .bind(opt_ms(j.handoff_started_at))
+                .bind(j.last_error.as_deref())
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            updated(res, "outbox job", j.id)
+        }
+
+        /// Marks up to `limit` due jobs `in_flight` under `owner` and returns them, oldest
+        /// due first. On PostgreSQL `$sl` (`FOR UPDATE SKIP LOCKED`) lets concurrent
+        /// claimers pass over each other's rows; on SQLite this runs in the single writer,
+        /// so claimers are serial. `attempts` is left to the dispatcher's `update_job`.
+        pub(crate) async fn claim_jobs<'e, E>(
+            ex: E,
+            owner: &str,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+            limit: u32,
+        ) -> StoreResult<Vec<OutboxJob>>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let rows = sqlx::query(crate::common::claim_jobs_sql!($sl))
+                .bind(owner)
+                .bind(ms(lease_until))
+                .bind(ms(now))
+                .bind(i64::from(limit))
+                .fetch_all(ex)
+                .await
+                .map_err(db_err)?;
+            let mut jobs = all(rows, map_job)?;
+            // RETURNING has no defined order.
+            jobs.sort_by(|a, b| (a.next_attempt_at, a.id).cmp(&(b.next_attempt_at, b.id)));
+            Ok(jobs)
+        }
+
+        // ---- users and tokens -----------------------------------------------------------
+
+        pub(crate) async fn insert_user<'e, E>(ex: E, u: &User) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::INSERT_USER)
+                .bind(u.id)
+                .bind(lowercase_email(&u.email))
+                .bind(u.name.as_str())
+                .bind(u.role.as_str())
+                .bind(u.password_hash.as_str())
+                .bind(u.disabled)
+                .bind(ms(u.created_at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "a user with this email")
+        }
+
+        pub(crate) async fn insert_api_token<'e, E>(ex: E, t: &ApiToken) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::INSERT_API_TOKEN)
+                .bind(t.id)
+                .bind(t.name.as_str())
+                .bind(t.token_hash.as_str())
+                .bind(t.created_by)
+                .bind(ms(t.created_at))
+                .bind(opt_ms(t.revoked_at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "an API token with this hash or id")
+        }
+
+        // ---- patients -------------------------------------------------------------------
+
+        pub(crate) async fn insert_patient<'e, E>(ex: E, vault: &Vault, p: &Patient) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let (details, mrn_index) = seal_patient(vault, p);
+            let res = sqlx::query(crate::common::sql::INSERT_PATIENT)
+                .bind(p.id)
+                .bind(details)
+                .bind(p.status.as_str())
+                .bind(mrn_index)
+                .bind(ms(p.created_at))
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "a patient with this id")
+        }
+
+        pub(crate) async fn link_contact_patient<'e, E>(ex: E, contact_id: Uuid, patient_id: Uuid) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            // Linking twice is harmless, so it is not an error.
+            sqlx::query(crate::common::sql::LINK_CONTACT_PATIENT)
+                .bind(contact_id)
+                .bind(patient_id)
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        }
+
+        // ---- audit ----------------------------------------------------------------------
+
+        pub(crate) async fn insert_audit<'e, E>(ex: E, a: &AuditEvent) -> StoreResult<()>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let res = sqlx::query(crate::common::sql::INSERT_AUDIT)
+                .bind(a.id)
+                .bind(ms(a.at))
+                .bind(a.actor.as_str())
+                .bind(a.action.as_str())
+                .bind(a.target.as_deref())
+                .bind(a.ip.as_deref())
+                .bind(a.detail.as_deref())
+                .execute(ex)
+                .await
+                .map_err(db_err)?;
+            inserted(res, "an audit event with this id")
+        }
+    };
+}
+
+/// The `WriteTx` impl for a sqlx transaction type; see [`sqlx_write_queries!`].
+macro_rules! sqlx_write_tx {
+    (none) => {};
+    (sqlx (conn: $conn:ty, tx: $tx:ty)) => {
         #[async_trait::async_trait]
         impl crate::WriteTx for $tx {
             async fn claim_provider_receipt(
@@ -1601,150 +1790,7 @@ macro_rules! define_backend {
                 q::insert_audit(self.parts().0, event).await
             }
         }
-
-        #[async_trait::async_trait]
-        impl crate::Store for $store {
-            fn backend(&self) -> &'static str {
-                $name
-            }
-
-            async fn write(&self, op: crate::WriteOp) -> crate::StoreResult<Box<dyn std::any::Any + Send>> {
-                self.do_write(op).await
-            }
-
-            async fn claim_jobs(
-                &self,
-                owner: &str,
-                now: chrono::DateTime<chrono::Utc>,
-                lease_until: chrono::DateTime<chrono::Utc>,
-                limit: u32,
-            ) -> crate::StoreResult<Vec<frontdesk_domain::model::OutboxJob>> {
-                self.do_claim_jobs(owner, now, lease_until, limit).await
-            }
-
-            async fn ping(&self) -> crate::StoreResult<()> {
-                self.do_ping().await
-            }
-
-            async fn user_by_email(&self, email: &str) -> crate::StoreResult<Option<frontdesk_domain::model::User>> {
-                q::user_by_email(self.reader(), email).await
-            }
-
-            async fn user_by_id(&self, id: uuid::Uuid) -> crate::StoreResult<Option<frontdesk_domain::model::User>> {
-                q::user_by_id(self.reader(), id).await
-            }
-
-            async fn count_users(&self) -> crate::StoreResult<i64> {
-                q::count_users(self.reader()).await
-            }
-
-            async fn api_token_by_hash(
-                &self,
-                token_hash: &str,
-            ) -> crate::StoreResult<Option<frontdesk_domain::model::ApiToken>> {
-                q::api_token_by_hash(self.reader(), token_hash).await
-            }
-
-            async fn list_numbers(&self) -> crate::StoreResult<Vec<frontdesk_domain::model::PracticeNumber>> {
-                q::list_numbers(self.reader()).await
-            }
-
-            async fn number_by_e164(
-                &self,
-                e164: &frontdesk_domain::E164,
-            ) -> crate::StoreResult<Option<frontdesk_domain::model::PracticeNumber>> {
-                q::number_by_e164(self.reader(), e164).await
-            }
-
-            async fn list_departments(&self) -> crate::StoreResult<Vec<frontdesk_domain::model::Department>> {
-                q::list_departments(self.reader()).await
-            }
-
-            async fn contact_by_phone(
-                &self,
-                phone: &frontdesk_domain::E164,
-            ) -> crate::StoreResult<Option<frontdesk_domain::model::Contact>> {
-                q::contact_by_phone(self.reader(), phone).await
-            }
-
-            async fn consent_events(
-                &self,
-                contact_id: uuid::Uuid,
-            ) -> crate::StoreResult<Vec<frontdesk_domain::model::ConsentEvent>> {
-                q::consent_events(self.reader(), contact_id).await
-            }
-
-            async fn list_conversations(
-                &self,
-                query: &crate::ConversationQuery,
-            ) -> crate::StoreResult<Vec<crate::ConversationSummary>> {
-                q::list_conversations(self.reader(), query).await
-            }
-
-            async fn conversation_summary(
-                &self,
-                id: uuid::Uuid,
-            ) -> crate::StoreResult<Option<crate::ConversationSummary>> {
-                q::conversation_summary(self.reader(), id).await
-            }
-
-            async fn thread_messages(
-                &self,
-                thread_id: uuid::Uuid,
-            ) -> crate::StoreResult<Vec<frontdesk_domain::model::Message>> {
-                q::thread_messages(self.reader(), self.vault(), thread_id).await
-            }
-
-            async fn message_by_id(
-                &self,
-                id: uuid::Uuid,
-            ) -> crate::StoreResult<Option<frontdesk_domain::model::Message>> {
-                q::message_by_id(self.reader(), self.vault(), id, false).await
-            }
-
-            async fn message_by_provider_id(
-                &self,
-                provider: frontdesk_domain::model::ProviderKind,
-                provider_message_id: &str,
-            ) -> crate::StoreResult<Option<frontdesk_domain::model::Message>> {
-                q::message_by_provider_id(self.reader(), self.vault(), provider, provider_message_id, false).await
-            }
-
-            async fn job_for_message(
-                &self,
-                message_id: uuid::Uuid,
-            ) -> crate::StoreResult<Option<frontdesk_domain::model::OutboxJob>> {
-                q::job_for_message(self.reader(), message_id).await
-            }
-
-            async fn outbox_depth(&self) -> crate::StoreResult<i64> {
-                q::outbox_depth(self.reader()).await
-            }
-
-            async fn list_patients(
-                &self,
-                limit: u32,
-                offset: u32,
-            ) -> crate::StoreResult<Vec<frontdesk_domain::model::Patient>> {
-                q::list_patients(self.reader(), self.vault(), limit, offset).await
-            }
-
-            async fn patient_by_id(
-                &self,
-                id: uuid::Uuid,
-            ) -> crate::StoreResult<Option<frontdesk_domain::model::Patient>> {
-                q::patient_by_id(self.reader(), self.vault(), id).await
-            }
-
-            async fn list_audit(&self, limit: u32) -> crate::StoreResult<Vec<frontdesk_domain::model::AuditEvent>> {
-                q::list_audit(self.reader(), limit).await
-            }
-
-            async fn backup(&self, path: &std::path::Path) -> crate::StoreResult<()> {
-                self.do_backup(path).await
-            }
-        }
     };
 }
 
-pub(crate) use define_backend;
+pub(crate) use {claim_jobs_sql, sqlx_write_queries, sqlx_write_tx};

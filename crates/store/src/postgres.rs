@@ -53,12 +53,11 @@ impl std::fmt::Debug for PgStore {
 define_backend!(
     db: sqlx::Postgres,
     row: sqlx::postgres::PgRow,
-    conn: sqlx::PgConnection,
-    tx: PgTx,
     store: PgStore,
     name: "postgres",
     for_update: " FOR UPDATE",
     skip_locked: " FOR UPDATE SKIP LOCKED",
+    writes: sqlx(conn: sqlx::PgConnection, tx: PgTx),
 );
 
 impl PgStore {
