@@ -182,6 +182,26 @@ pub struct RunSpec {
     pub hard_limit: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// When set, the time of every 200 answer is recorded by request index.
+    pub acks: Option<Arc<AckLog>>,
+}
+
+/// When each request was acknowledged (a 200), in nanoseconds since `epoch`; 0 = never.
+pub struct AckLog {
+    pub epoch: Instant,
+    pub times: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl AckLog {
+    pub fn new(epoch: Instant, count: usize) -> AckLog {
+        AckLog { epoch, times: (0..count).map(|_| std::sync::atomic::AtomicU64::new(0)).collect() }
+    }
+
+    /// The acknowledgement time of request `i`, if it was acknowledged.
+    pub fn get(&self, i: usize) -> Option<Instant> {
+        let ns = self.times.get(i)?.load(Ordering::Relaxed);
+        (ns > 0).then(|| self.epoch + Duration::from_nanos(ns))
+    }
 }
 
 /// Everything measured in one step.
@@ -214,9 +234,9 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<Sender> {
+pub async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<Sender> {
     let stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -284,6 +304,12 @@ pub async fn run(spec: &RunSpec, workload: Arc<Vec<Prepared>>) -> anyhow::Result
                     }
                 };
                 let done = Instant::now();
+                if status == 200
+                    && let Some(slot) = spec.acks.as_ref().and_then(|a| a.times.get(i).map(|t| (a.epoch, t)))
+                {
+                    let ns = done.saturating_duration_since(slot.0).as_nanos().max(1) as u64;
+                    slot.1.store(ns, Ordering::Relaxed);
+                }
                 *out.statuses.entry(status).or_default() += 1;
                 out.completed += 1;
                 let _ = out.latency.record(done.saturating_duration_since(due).as_micros().max(1) as u64);

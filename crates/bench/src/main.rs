@@ -7,9 +7,18 @@
 //! data directory is measured for durable appends (baseline 2). Every step prints one JSON
 //! line on stdout; a readable table goes to stderr at the end. The exit status is non-zero
 //! only when the harness itself fails, never for a missed target.
+//!
+//! `frontdesk-bench outbound` enqueues messages through the API across many rate-limited
+//! senders and lets the real dispatcher hand them to a fake, slow, often-refusing Twilio in
+//! this process (`fake_twilio`); `frontdesk-bench live` holds SSE subscribers on
+//! `/api/v1/events` while the inbound generator runs. See docs/BENCHMARKS.md.
 
+mod api;
 mod disk;
+mod fake_twilio;
+mod live;
 mod load;
+mod outbound;
 mod procs;
 mod trivial;
 
@@ -35,6 +44,10 @@ struct Cli {
 enum Command {
     /// Signed Twilio inbound webhooks, durably committed before the acknowledgement.
     Inbound(InboundArgs),
+    /// Outbound messages across many rate-limited senders to a fake, failing Twilio.
+    Outbound(outbound::OutboundArgs),
+    /// SSE subscribers on /api/v1/events while inbound webhooks run at a fixed rate.
+    Live(live::LiveArgs),
     /// Only the raw durable-write rate of the disk under DIR.
     Disk {
         #[arg(long, default_value = ".")]
@@ -97,11 +110,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::TrivialServer { listen } => trivial::serve(listen),
         Command::Disk { dir, secs } => disk_baseline(&dir, secs).map(|rows| print_table(&rows)),
-        Command::Inbound(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(inbound(args))),
+        Command::Inbound(args) => runtime().and_then(|rt| rt.block_on(inbound(args))),
+        Command::Outbound(args) => runtime().and_then(|rt| rt.block_on(outbound::run(args))),
+        Command::Live(args) => runtime().and_then(|rt| rt.block_on(live::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,6 +121,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 /// Prints one figure line as JSON on stdout and keeps it for the table.
@@ -239,6 +254,8 @@ async fn inbound(args: InboundArgs) -> anyhow::Result<()> {
             auth_token: &auth_token,
             database_url: pg.as_ref().map(|p| p.url.as_str()),
             practice_number: &practice_number,
+            extra_env: Vec::new(),
+            numbers: Vec::new(),
         };
         let server = config.start().await?;
         let name = if pg.is_some() { "inbound_postgres" } else { "inbound_sqlite" };
@@ -376,6 +393,7 @@ async fn run_step(
         connections: args.connections,
         hard_limit: Duration::from_secs_f64(secs * 3.0 + 5.0),
         timeout: Duration::from_secs(30),
+        acks: None,
     };
     let pid = target.server.pid();
     let load1 = procs::load_average();

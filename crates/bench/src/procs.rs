@@ -70,6 +70,10 @@ pub struct FrontdeskConfig<'a> {
     pub auth_token: &'a str,
     pub database_url: Option<&'a str>,
     pub practice_number: &'a str,
+    /// More `FRONTDESK_*` variables, set after the defaults above (so they can override them).
+    pub extra_env: Vec<(String, String)>,
+    /// More numbers to register before serving, with their rate limits (messages per second).
+    pub numbers: Vec<(String, f64)>,
 }
 
 impl FrontdeskConfig<'_> {
@@ -94,7 +98,29 @@ impl FrontdeskConfig<'_> {
         if let Some(url) = self.database_url {
             cmd.env("FRONTDESK_DATABASE_URL", url);
         }
+        for (key, value) in &self.extra_env {
+            cmd.env(key, value);
+        }
         cmd
+    }
+
+    /// Runs one `frontdesk` CLI command with this configuration and returns its stdout.
+    pub fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
+        let output = self
+            .command()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {} {}", self.binary.display(), args.join(" ")))?;
+        if !output.status.success() {
+            bail!(
+                "`frontdesk {}` failed ({}): {}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     /// `frontdesk number add`, then `frontdesk serve`, then waits for `/readyz`.
@@ -111,6 +137,9 @@ impl FrontdeskConfig<'_> {
                 output.status,
                 String::from_utf8_lossy(&output.stderr).trim()
             );
+        }
+        for (number, rate) in &self.numbers {
+            self.cli(&["number", "add", number, "--provider", "twilio", "--rate", &rate.to_string()])?;
         }
         let log_file = std::fs::File::create(&log)?;
         let child = self

@@ -37,6 +37,44 @@ pub fn classify_twilio(http_status: u16, code: Option<i64>) -> ErrorClass {
     }
 }
 
+/// Classifies a Telnyx Messaging v2 answer from its HTTP status and the first `errors[].code`.
+///
+/// 40300 ("blocked due to STOP message") means the recipient opted out, whatever the status.
+pub fn classify_telnyx(http_status: u16, code: Option<&str>) -> ErrorClass {
+    match (http_status, code.map(str::trim)) {
+        (_, Some(TELNYX_OPTED_OUT)) => ErrorClass::OptedOut,
+        (429, _) | (408, _) | (500..=599, _) => ErrorClass::Transient,
+        (400..=499, _) => ErrorClass::Permanent,
+        _ => ErrorClass::Unknown,
+    }
+}
+
+/// Classifies a Bandwidth Messaging v2 answer from its HTTP status (its error bodies carry a
+/// `type` word, not a code that changes the decision).
+pub fn classify_bandwidth(http_status: u16) -> ErrorClass {
+    match http_status {
+        429 | 408 | 500..=599 => ErrorClass::Transient,
+        400..=499 => ErrorClass::Permanent,
+        _ => ErrorClass::Unknown,
+    }
+}
+
+/// Twilio's (and the simulator's) "the recipient opted out" code.
+pub const TWILIO_OPTED_OUT: &str = "21610";
+/// Telnyx's "blocked due to STOP message" code.
+pub const TELNYX_OPTED_OUT: &str = "40300";
+
+/// Whether `code`, reported by `provider` (in a send answer or a status report), means the
+/// recipient opted out at the provider or carrier. Bandwidth documents no such code.
+pub fn is_opt_out_code(provider: ProviderKind, code: &str) -> bool {
+    let code = code.trim();
+    match provider {
+        ProviderKind::Twilio | ProviderKind::Simulator => code == TWILIO_OPTED_OUT,
+        ProviderKind::Telnyx => code == TELNYX_OPTED_OUT,
+        ProviderKind::Bandwidth => false,
+    }
+}
+
 /// A plain-language sentence for a provider error code, for staff who never read API docs.
 ///
 /// Unknown codes get a generic sentence that still names the code, so someone can look it up.
@@ -46,7 +84,7 @@ pub fn explain(provider: ProviderKind, code: &str) -> String {
     let known = match provider {
         ProviderKind::Twilio | ProviderKind::Simulator => twilio_sentence(code),
         ProviderKind::Telnyx => telnyx_sentence(code),
-        ProviderKind::Bandwidth => None,
+        ProviderKind::Bandwidth => bandwidth_sentence(code),
     };
     match known {
         Some(sentence) => format!("{sentence} (error {code})"),
@@ -114,10 +152,32 @@ fn twilio_sentence(code: &str) -> Option<&'static str> {
 
 fn telnyx_sentence(code: &str) -> Option<&'static str> {
     Some(match code {
+        "40001" => "This number cannot receive text messages (it may be a landline). Call the patient instead.",
+        "40002" | "40003" => "The patient's carrier blocked the message as spam. Rephrase it or call the patient.",
+        "40008" => "The message was undeliverable: the patient's phone could not be reached. Try again later or call.",
+        "40012" => "This phone number is not valid. Check the number with the patient.",
         "40300" => {
             "This patient has opted out of texts (they replied STOP). They must text START \
              to receive messages again."
         }
+        "10009" => {
+            "The practice's Telnyx credentials were refused. Ask your administrator to check \
+             FRONTDESK_TELNYX__API_KEY."
+        }
+        _ => return None,
+    })
+}
+
+fn bandwidth_sentence(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "4405" => "The patient's carrier could not be reached. Try again later or call the patient.",
+        "4432" => "This phone number is not valid. Check the number with the patient.",
+        "4470" | "4770" => {
+            "The patient's carrier filtered the message (it may look like spam). Rephrase it or call the patient."
+        }
+        "4720" => "This number cannot receive text messages or is no longer in service. Call the patient instead.",
+        "4750" => "The patient's carrier rejected the message. Try again later or call the patient.",
+        "9902" | "9999" => "The message was not delivered for an unknown reason. Try again later or call the patient.",
         _ => return None,
     })
 }
@@ -161,5 +221,27 @@ mod tests {
         assert_eq!(classify_twilio(404, None), ErrorClass::Permanent);
         assert_eq!(classify_twilio(302, None), ErrorClass::Unknown);
         assert_eq!(classify_twilio(200, None), ErrorClass::Unknown);
+        assert_eq!(classify_telnyx(400, Some("40300")), ErrorClass::OptedOut);
+        assert_eq!(classify_telnyx(403, Some(" 40300 ")), ErrorClass::OptedOut);
+        assert_eq!(classify_telnyx(429, None), ErrorClass::Transient);
+        assert_eq!(classify_telnyx(503, Some("10011")), ErrorClass::Transient);
+        assert_eq!(classify_telnyx(422, Some("40012")), ErrorClass::Permanent);
+        assert_eq!(classify_telnyx(302, None), ErrorClass::Unknown);
+        assert_eq!(classify_bandwidth(429), ErrorClass::Transient);
+        assert_eq!(classify_bandwidth(502), ErrorClass::Transient);
+        assert_eq!(classify_bandwidth(400), ErrorClass::Permanent);
+        assert_eq!(classify_bandwidth(200), ErrorClass::Unknown);
+    }
+
+    #[test]
+    fn opt_out_codes_are_per_provider() {
+        assert!(is_opt_out_code(ProviderKind::Twilio, "21610"));
+        assert!(is_opt_out_code(ProviderKind::Simulator, "21610"));
+        assert!(is_opt_out_code(ProviderKind::Telnyx, " 40300"));
+        assert!(!is_opt_out_code(ProviderKind::Telnyx, "21610"));
+        assert!(!is_opt_out_code(ProviderKind::Twilio, "40300"));
+        assert!(!is_opt_out_code(ProviderKind::Bandwidth, "21610"));
+        assert!(explain(ProviderKind::Bandwidth, "4720").contains("4720"));
+        assert!(!explain(ProviderKind::Bandwidth, "4720").contains("Look the code up"));
     }
 }

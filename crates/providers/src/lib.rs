@@ -2,7 +2,8 @@
 //!
 //! Outbound: the dispatcher calls [`SmsProvider::send`] and classifies the answer with
 //! [`SendError`]. Inbound: web handlers verify and parse webhooks with the provider's module
-//! (`twilio::signature`, `twilio::webhook`) into [`InboundSms`] and [`StatusReport`], which
+//! (`twilio::signature`, `twilio::webhook`; `telnyx::signature`, `telnyx::webhook`;
+//! `bandwidth::webhook`) into [`InboundSms`] and [`StatusReport`], which
 //! the services layer consumes without knowing which provider sent them.
 
 use std::time::Duration;
@@ -14,8 +15,10 @@ use uuid::Uuid;
 use frontdesk_domain::model::{MediaRef, ProviderKind};
 use frontdesk_domain::{E164, MessageStatus};
 
+pub mod bandwidth;
 pub mod errors;
 pub mod simulator;
+pub mod telnyx;
 pub mod twilio;
 
 /// A text to hand to a provider.

@@ -61,3 +61,75 @@ proptest! {
         let _ = parse_retry_after(&value, Utc::now());
     }
 }
+
+/// JSON-shaped bytes reach deeper into the Telnyx and Bandwidth parsers than random bytes.
+fn jsonish() -> impl Strategy<Value = Vec<u8>> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<i64>().prop_map(serde_json::Value::from),
+        "[ -~é+0-9]{0,12}".prop_map(serde_json::Value::from),
+        prop_oneof![
+            Just("message.received"),
+            Just("message.finalized"),
+            Just("message-received"),
+            Just("message-failed"),
+            Just("+14155550100"),
+            Just("delivered")
+        ]
+        .prop_map(serde_json::Value::from),
+    ];
+    let keys = prop_oneof![
+        Just("data"),
+        Just("payload"),
+        Just("event_type"),
+        Just("type"),
+        Just("message"),
+        Just("id"),
+        Just("to"),
+        Just("from"),
+        Just("phone_number"),
+        Just("status"),
+        Just("errors"),
+        Just("code"),
+        Just("errorCode"),
+        Just("media"),
+        Just("tag"),
+        Just("text")
+    ];
+    let value = leaf.prop_recursive(4, 32, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(keys.clone().prop_map(str::to_string), inner, 0..5)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    });
+    value.prop_map(|v| serde_json::to_vec(&v).unwrap_or_default())
+}
+
+proptest! {
+    #[test]
+    fn telnyx_and_bandwidth_parsers_never_panic(
+        body in prop::collection::vec(any::<u8>(), 0..512),
+        json in jsonish(),
+        q in proptest::option::of(any::<String>()),
+        sig in proptest::option::of(any::<String>()),
+        ts in proptest::option::of(any::<String>()),
+        now in any::<i64>(),
+        auth in proptest::option::of(any::<String>()),
+    ) {
+        use frontdesk_providers::{bandwidth, telnyx};
+        for b in [&body, &json] {
+            let _ = telnyx::webhook::parse(b, q.as_deref());
+            let _ = bandwidth::webhook::parse(b);
+            let _ = telnyx::client::parse_accepted(b);
+            let _ = telnyx::client::error_from_response(400, q.as_deref(), b);
+            let _ = bandwidth::client::parse_accepted(b);
+            let _ = bandwidth::client::error_from_response(400, q.as_deref(), b);
+            let key = telnyx::PublicKey::from_secret(&[3; 32]);
+            let _ = telnyx::signature::verify(&key, b, sig.as_deref(), ts.as_deref(), now);
+        }
+        let _ = telnyx::PublicKey::from_base64(sig.as_deref().unwrap_or(""));
+        let creds = bandwidth::CallbackCredentials { username: "u".into(), password: "p".into() };
+        let _ = creds.check(auth.as_deref());
+    }
+}

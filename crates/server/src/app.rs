@@ -9,7 +9,9 @@ use anyhow::Context;
 use axum::Router;
 use frontdesk_domain::Region;
 use frontdesk_domain::model::User;
+use frontdesk_providers::bandwidth::{BandwidthClient, BandwidthConfig, CallbackCredentials};
 use frontdesk_providers::simulator::{Simulator, SimulatorConfig, SimulatorFeeds};
+use frontdesk_providers::telnyx::{PublicKey, TelnyxClient, TelnyxConfig};
 use frontdesk_providers::twilio::client::{TwilioClient, TwilioConfig};
 use frontdesk_services::delivery::RetryPolicy;
 use frontdesk_services::{PracticeSettings, Providers, Services};
@@ -50,6 +52,36 @@ impl Core {
                 config.timeout = Duration::from_secs(secs);
             }
             let client = TwilioClient::new(config).map_err(|e| anyhow::anyhow!("twilio: {e}"))?;
+            providers = providers.with(Arc::new(client));
+        }
+        if settings.telnyx_enabled()
+            && let Some(key) = &settings.telnyx.api_key
+        {
+            let mut config = TelnyxConfig::new(key.clone());
+            if let Some(base) = &settings.telnyx.api_base {
+                config.api_base = base.trim_end_matches('/').to_string();
+            }
+            if let Some(secs) = settings.telnyx.timeout_secs {
+                config.timeout = Duration::from_secs(secs);
+            }
+            let client = TelnyxClient::new(config).map_err(|e| anyhow::anyhow!("telnyx: {e}"))?;
+            providers = providers.with(Arc::new(client));
+        }
+        if settings.bandwidth_enabled() {
+            let b = &settings.bandwidth;
+            let config = BandwidthConfig {
+                account_id: b.account_id.clone().unwrap_or_default(),
+                username: b.username.clone().unwrap_or_default(),
+                password: b.password.clone().unwrap_or_default(),
+                application_id: b.application_id.clone().unwrap_or_default(),
+                api_base: b
+                    .api_base
+                    .as_deref()
+                    .map_or(BandwidthConfig::DEFAULT_API_BASE, |u| u.trim_end_matches('/'))
+                    .to_string(),
+                timeout: b.timeout_secs.map_or(BandwidthConfig::DEFAULT_TIMEOUT, Duration::from_secs),
+            };
+            let client = BandwidthClient::new(config).map_err(|e| anyhow::anyhow!("bandwidth: {e}"))?;
             providers = providers.with(Arc::new(client));
         }
         let simulator = settings.simulator_enabled().then(|| {
@@ -138,6 +170,16 @@ impl App {
         let state = AppState {
             services: services.clone(),
             twilio_auth_token: settings.twilio.auth_token.as_deref().map(Arc::from),
+            telnyx_public_key: match (&settings.telnyx.public_key, settings.telnyx_enabled()) {
+                (Some(key), true) => Some(PublicKey::from_base64(key).map_err(|e| anyhow::anyhow!("telnyx: {e}"))?),
+                _ => None,
+            },
+            bandwidth_callback: settings.bandwidth_enabled().then(|| {
+                Arc::new(CallbackCredentials {
+                    username: settings.bandwidth.callback_username.clone().unwrap_or_default(),
+                    password: settings.bandwidth.callback_password.clone().unwrap_or_default(),
+                })
+            }),
             public_url: settings.public_url.as_deref().map(|u| Arc::from(u.trim_end_matches('/'))),
             metrics: metrics_handle(),
             simulator: simulator_web,

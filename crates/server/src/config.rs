@@ -8,7 +8,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Where the SQLite database, the generated master key and backups live.
@@ -27,6 +27,8 @@ pub struct Settings {
     pub log_format: String,
     pub practice: PracticeConfig,
     pub twilio: TwilioConfig,
+    pub telnyx: TelnyxConfig,
+    pub bandwidth: BandwidthConfig,
     pub simulator: SimulatorConfig,
     pub dispatcher: DispatcherConfig,
 }
@@ -40,7 +42,7 @@ pub struct PracticeConfig {
     pub opt_in_confirmation: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TwilioConfig {
     pub account_sid: Option<String>,
@@ -50,6 +52,107 @@ pub struct TwilioConfig {
     pub api_base: Option<String>,
     /// Seconds to wait for an answer from Twilio's API.
     pub timeout_secs: Option<u64>,
+}
+
+/// Telnyx Messaging v2 (reference/sms.md §2).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelnyxConfig {
+    /// API v2 key (Bearer) for sending.
+    pub api_key: Option<String>,
+    pub api_key_file: Option<PathBuf>,
+    /// The account's base64 Ed25519 public key, to verify webhooks.
+    pub public_key: Option<String>,
+    /// Base URL of Telnyx's API; tests point it at a local fake.
+    pub api_base: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// Secrets never reach logs or error messages through `{:?}`.
+fn redacted(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "<redacted>")
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|u| u.split('@').next_back().unwrap_or("")))
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("master_key", &redacted(&self.master_key))
+            .field("master_key_file", &self.master_key_file)
+            .field("default_region", &self.default_region)
+            .field("log_format", &self.log_format)
+            .field("practice", &self.practice)
+            .field("twilio", &self.twilio)
+            .field("telnyx", &self.telnyx)
+            .field("bandwidth", &self.bandwidth)
+            .field("simulator", &self.simulator)
+            .field("dispatcher", &self.dispatcher)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TwilioConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioConfig")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &redacted(&self.auth_token))
+            .field("auth_token_file", &self.auth_token_file)
+            .field("api_base", &self.api_base)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TelnyxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelnyxConfig")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_key_file", &self.api_key_file)
+            .field("public_key", &self.public_key)
+            .field("api_base", &self.api_base)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
+}
+
+/// Bandwidth Messaging v2 (reference/sms.md §3).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BandwidthConfig {
+    pub account_id: Option<String>,
+    /// API user credentials for sending.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// The messaging application whose callback URL is `{public_url}/webhooks/bandwidth`.
+    pub application_id: Option<String>,
+    /// The HTTP Basic credentials set on that application's callbacks.
+    pub callback_username: Option<String>,
+    pub callback_password: Option<String>,
+    pub callback_password_file: Option<PathBuf>,
+    pub api_base: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
+impl std::fmt::Debug for BandwidthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("BandwidthConfig")
+            .field("account_id", &self.account_id)
+            .field("username", &self.username)
+            .field("password", &redacted(&self.password))
+            .field("password_file", &self.password_file)
+            .field("application_id", &self.application_id)
+            .field("callback_username", &self.callback_username)
+            .field("callback_password", &redacted(&self.callback_password))
+            .field("callback_password_file", &self.callback_password_file)
+            .field("api_base", &self.api_base)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -91,6 +194,8 @@ impl Default for Settings {
             log_format: "text".into(),
             practice: PracticeConfig::default(),
             twilio: TwilioConfig::default(),
+            telnyx: TelnyxConfig::default(),
+            bandwidth: BandwidthConfig::default(),
             simulator: SimulatorConfig::default(),
             dispatcher: DispatcherConfig::default(),
         }
@@ -159,6 +264,21 @@ impl Settings {
         {
             self.twilio.auth_token = Some(read_secret(path)?);
         }
+        if self.telnyx.api_key.is_none()
+            && let Some(path) = &self.telnyx.api_key_file
+        {
+            self.telnyx.api_key = Some(read_secret(path)?);
+        }
+        if self.bandwidth.password.is_none()
+            && let Some(path) = &self.bandwidth.password_file
+        {
+            self.bandwidth.password = Some(read_secret(path)?);
+        }
+        if self.bandwidth.callback_password.is_none()
+            && let Some(path) = &self.bandwidth.callback_password_file
+        {
+            self.bandwidth.callback_password = Some(read_secret(path)?);
+        }
         Ok(())
     }
 
@@ -181,6 +301,65 @@ impl Settings {
         {
             return Err("twilio.account_sid must start with AC and have 34 characters".into());
         }
+        self.validate_telnyx()?;
+        self.validate_bandwidth()
+    }
+
+    fn validate_telnyx(&self) -> Result<(), String> {
+        let t = &self.telnyx;
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        if !set(&t.api_key) && !set(&t.public_key) {
+            if t.api_base.is_some() || t.timeout_secs.is_some() {
+                return Err("telnyx: api_base or timeout_secs is set, but api_key and public_key are not".into());
+            }
+            return Ok(());
+        }
+        if !set(&t.api_key) {
+            return Err("telnyx: public_key is set but api_key (or api_key_file) is missing; both are needed".into());
+        }
+        if !set(&t.public_key) {
+            return Err("telnyx: api_key is set but public_key is missing; webhooks cannot be verified without the \
+                 account's public key (Mission Control, Keys & Credentials)"
+                .into());
+        }
+        if let Some(key) = &t.public_key {
+            frontdesk_providers::telnyx::PublicKey::from_base64(key).map_err(|e| format!("telnyx.public_key: {e}"))?;
+        }
+        if t.timeout_secs == Some(0) {
+            return Err("telnyx.timeout_secs must be more than zero".into());
+        }
+        Ok(())
+    }
+
+    fn validate_bandwidth(&self) -> Result<(), String> {
+        let b = &self.bandwidth;
+        let fields: [(&str, &Option<String>); 6] = [
+            ("account_id", &b.account_id),
+            ("username", &b.username),
+            ("password (or password_file)", &b.password),
+            ("application_id", &b.application_id),
+            ("callback_username", &b.callback_username),
+            ("callback_password (or callback_password_file)", &b.callback_password),
+        ];
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let missing: Vec<&str> = fields.iter().filter(|(_, v)| !set(v)).map(|(n, _)| *n).collect();
+        if missing.len() == fields.len() {
+            if b.api_base.is_some() || b.timeout_secs.is_some() {
+                return Err("bandwidth: api_base or timeout_secs is set, but the account is not configured".into());
+            }
+            return Ok(());
+        }
+        if !missing.is_empty() {
+            return Err(format!("bandwidth is half-configured: also set {}", missing.join(", ")));
+        }
+        if let Some(id) = &b.account_id
+            && !id.trim().bytes().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err("bandwidth.account_id must be letters and digits".into());
+        }
+        if b.timeout_secs == Some(0) {
+            return Err("bandwidth.timeout_secs must be more than zero".into());
+        }
         Ok(())
     }
 
@@ -188,8 +367,23 @@ impl Settings {
         self.twilio.account_sid.is_some() && self.twilio.auth_token.is_some()
     }
 
+    pub fn telnyx_enabled(&self) -> bool {
+        self.telnyx.api_key.is_some() && self.telnyx.public_key.is_some()
+    }
+
+    pub fn bandwidth_enabled(&self) -> bool {
+        let b = &self.bandwidth;
+        b.account_id.is_some()
+            && b.username.is_some()
+            && b.password.is_some()
+            && b.application_id.is_some()
+            && b.callback_username.is_some()
+            && b.callback_password.is_some()
+    }
+
+    /// On by default only when no real provider is configured.
     pub fn simulator_enabled(&self) -> bool {
-        self.simulator.enabled.unwrap_or(!self.twilio_enabled())
+        self.simulator.enabled.unwrap_or(!(self.twilio_enabled() || self.telnyx_enabled() || self.bandwidth_enabled()))
     }
 
     pub fn database_url(&self) -> String {
@@ -241,6 +435,12 @@ mod tests {
             "FRONTDESK_TWILIO__AUTH_TOKEN_FILE",
             "FRONTDESK_MASTER_KEY_FILE",
             "FRONTDESK_TWILIO__API_BASE",
+            "FRONTDESK_TELNYX__API_KEY",
+            "FRONTDESK_TELNYX__API_KEY_FILE",
+            "FRONTDESK_TELNYX__PUBLIC_KEY",
+            "FRONTDESK_BANDWIDTH__ACCOUNT_ID",
+            "FRONTDESK_BANDWIDTH__PASSWORD_FILE",
+            "FRONTDESK_BANDWIDTH__CALLBACK_PASSWORD_FILE",
         ] {
             assert!(known.contains(name), "{name} missing from {known:?}");
         }
@@ -260,5 +460,53 @@ mod tests {
         let mut s = Settings::default();
         s.twilio.account_sid = Some(format!("AC{}", "a".repeat(32)));
         assert!(s.validate().unwrap_err().contains("auth_token"));
+    }
+
+    #[test]
+    fn half_configured_telnyx_and_bandwidth_are_refused_with_the_missing_fields() {
+        let mut s = Settings::default();
+        s.telnyx.api_key = Some("KEY".into());
+        assert!(s.validate().unwrap_err().contains("public_key"));
+        s.telnyx.public_key = Some("not base64".into());
+        assert!(s.validate().unwrap_err().contains("telnyx.public_key"));
+        s.telnyx.public_key = Some(frontdesk_providers::telnyx::PublicKey::from_secret(&[1; 32]).to_base64());
+        s.validate().unwrap();
+        assert!(s.telnyx_enabled() && !s.simulator_enabled());
+        s.telnyx.api_key = None;
+        assert!(s.validate().unwrap_err().contains("api_key"));
+
+        let mut s = Settings::default();
+        s.bandwidth.account_id = Some("9900000".into());
+        s.bandwidth.username = Some("u".into());
+        let e = s.validate().unwrap_err();
+        assert!(e.contains("password") && e.contains("application_id") && e.contains("callback_username"), "{e}");
+        s.bandwidth.password = Some("p".into());
+        s.bandwidth.application_id = Some("a".into());
+        s.bandwidth.callback_username = Some("cu".into());
+        s.bandwidth.callback_password = Some("cp".into());
+        s.validate().unwrap();
+        assert!(s.bandwidth_enabled() && !s.simulator_enabled());
+    }
+
+    #[test]
+    fn debug_output_redacts_provider_secrets() {
+        let mut s = Settings::default();
+        s.telnyx.api_key = Some("telnyx-secret-key".into());
+        s.bandwidth.password = Some("bw-secret-pass".into());
+        s.bandwidth.callback_password = Some("bw-callback-secret".into());
+        s.twilio.auth_token = Some("twilio-secret-token".into());
+        s.master_key = Some("master-secret-key".into());
+        s.database_url = Some("postgres://app:db-secret-password@db.internal/frontdesk".into());
+        let d = format!("{s:?}");
+        for secret in [
+            "telnyx-secret-key",
+            "bw-secret-pass",
+            "bw-callback-secret",
+            "twilio-secret-token",
+            "master-secret-key",
+            "db-secret-password",
+        ] {
+            assert!(!d.contains(secret), "{secret} leaked");
+        }
     }
 }

@@ -160,7 +160,8 @@ impl Services {
                         job.last_error = Some(format!("{code_for_write}: {text}"));
                         tx.update_job(&job).await?;
                         set_failed(tx, &failed, &code_for_write, &text, false, now).await?;
-                        mark_opted_out_by_provider(tx, &failed, &code_for_write, now).await
+                        let evidence = failed.provider_message_id.clone().unwrap_or_else(|| failed.id.to_string());
+                        mark_opted_out_by_provider(tx, &failed, &code_for_write, &evidence, now).await
                     })
                 })
                 .await?;
@@ -183,7 +184,9 @@ impl Services {
         let base = self.settings.public_url.as_deref()?;
         match provider {
             ProviderKind::Twilio => Some(frontdesk_providers::twilio::webhook::status_callback_url(base, id)),
-            _ => None,
+            ProviderKind::Telnyx => Some(frontdesk_providers::telnyx::webhook::webhook_url(base, id)),
+            // Bandwidth calls the URL configured on its application; `tag` carries our id.
+            ProviderKind::Bandwidth | ProviderKind::Simulator => None,
         }
     }
 

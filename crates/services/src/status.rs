@@ -4,15 +4,17 @@
 use chrono::Utc;
 use frontdesk_domain::MessageStatus;
 use frontdesk_domain::model::{ConsentSource, Message, MessageId};
-use frontdesk_providers::{StatusReport, errors::explain};
+use frontdesk_providers::StatusReport;
+use frontdesk_providers::errors::{explain, is_opt_out_code};
 use frontdesk_store::{MessageStatusChange, StoreResult, WriteTx};
 
 use crate::events::{Event, EventKind};
 use crate::inbound::set_consent;
 use crate::{ServiceError, Services};
 
-/// The provider error code meaning the recipient opted out at the carrier or provider.
-pub const TWILIO_OPTED_OUT: &str = "21610";
+/// Twilio's error code meaning the recipient opted out; other providers' codes are in
+/// [`frontdesk_providers::errors::is_opt_out_code`].
+pub const TWILIO_OPTED_OUT: &str = frontdesk_providers::errors::TWILIO_OPTED_OUT;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatusOutcome {
@@ -60,8 +62,11 @@ impl Services {
                     at: now,
                 })
                 .await?;
-                if advances && report.error_code.as_deref() == Some(TWILIO_OPTED_OUT) {
-                    mark_opted_out_by_provider(tx, &message, &report.provider_message_id, now).await?;
+                if advances
+                    && let Some(code) = report.error_code.as_deref()
+                    && is_opt_out_code(report.provider, code)
+                {
+                    mark_opted_out_by_provider(tx, &message, code, &report.provider_message_id, now).await?;
                 }
                 Ok(if advances {
                     StatusOutcome::Applied { message_id: message.id, conversation_id: message.conversation_id }
@@ -96,6 +101,7 @@ async fn find_message(tx: &mut dyn WriteTx, report: &StatusReport) -> StoreResul
 pub(crate) async fn mark_opted_out_by_provider(
     tx: &mut dyn WriteTx,
     message: &Message,
+    code: &str,
     evidence_id: &str,
     now: chrono::DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -104,7 +110,7 @@ pub(crate) async fn mark_opted_out_by_provider(
     if contact.opted_out {
         return Ok(());
     }
-    let evidence = format!("{} error {TWILIO_OPTED_OUT} on message {evidence_id}", message.provider);
+    let evidence = format!("{} error {code} on message {evidence_id}", message.provider);
     set_consent(tx, &contact, false, ConsentSource::Provider, &evidence, now).await
 }
 

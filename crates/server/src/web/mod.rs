@@ -26,6 +26,10 @@ pub mod webhooks;
 pub struct AppState {
     pub services: Services,
     pub twilio_auth_token: Option<Arc<str>>,
+    /// The Telnyx account's Ed25519 key, when Telnyx is configured.
+    pub telnyx_public_key: Option<frontdesk_providers::telnyx::PublicKey>,
+    /// The HTTP Basic credentials Bandwidth sends with callbacks, when Bandwidth is configured.
+    pub bandwidth_callback: Option<Arc<frontdesk_providers::bandwidth::CallbackCredentials>>,
     /// The public base URL providers call, without a trailing slash.
     pub public_url: Option<Arc<str>>,
     pub metrics: PrometheusHandle,
@@ -64,6 +68,8 @@ pub fn router(state: AppState) -> Router {
     let webhooks = Router::new()
         .route("/twilio/messages", post(webhooks::twilio_message))
         .route("/twilio/status", post(webhooks::twilio_status))
+        .route("/telnyx", post(webhooks::telnyx))
+        .route("/bandwidth", post(webhooks::bandwidth))
         .layer(DefaultBodyLimit::max(webhooks::MAX_WEBHOOK_BYTES));
 
     let mut app = Router::new()

@@ -1,4 +1,7 @@
 //! Provider webhooks: verify, parse, hand to a service, acknowledge only after the commit.
+//! Twilio (`/webhooks/twilio/*`, signed form posts), Telnyx (`/webhooks/telnyx`, Ed25519-signed
+//! JSON) and Bandwidth (`/webhooks/bandwidth`, JSON arrays behind HTTP Basic credentials) all
+//! get the same answers.
 //!
 //! Answers: 200 with empty TwiML once the message is durable (or was already: duplicates are
 //! acknowledged so the provider stops retrying); 403 for a missing or wrong signature (nothing
@@ -10,7 +13,10 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use frontdesk_providers::bandwidth::{self, BandwidthEvent};
+use frontdesk_providers::telnyx::{self, TelnyxEvent};
 use frontdesk_providers::twilio::{signature, webhook};
+use frontdesk_providers::{InboundSms, StatusReport};
 use frontdesk_services::ServiceError;
 
 use super::AppState;
@@ -26,7 +32,17 @@ fn twiml_ok() -> Response {
 }
 
 fn reject(status: StatusCode, kind: &'static str, outcome: &'static str, message: impl Into<String>) -> Response {
-    Rejection { status, outcome, message: message.into() }.respond(kind)
+    reject_for("twilio", status, kind, outcome, message)
+}
+
+fn reject_for(
+    provider: &'static str,
+    status: StatusCode,
+    kind: &'static str,
+    outcome: &'static str,
+    message: impl Into<String>,
+) -> Response {
+    Rejection { status, outcome, message: message.into() }.respond_for(provider, kind)
 }
 
 /// Why a webhook is refused, before it is turned into a response (and counted).
@@ -46,13 +62,21 @@ impl Rejection {
     }
 
     fn respond(self, kind: &'static str) -> Response {
-        count(kind, self.outcome);
+        self.respond_for("twilio", kind)
+    }
+
+    fn respond_for(self, provider: &'static str, kind: &'static str) -> Response {
+        count_for(provider, kind, self.outcome);
         (self.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], self.message).into_response()
     }
 }
 
 fn count(kind: &'static str, outcome: &'static str) {
-    metrics::counter!("frontdesk_webhooks_total", "provider" => "twilio", "kind" => kind, "outcome" => outcome)
+    count_for("twilio", kind, outcome);
+}
+
+fn count_for(provider: &'static str, kind: &'static str, outcome: &'static str) {
+    metrics::counter!("frontdesk_webhooks_total", "provider" => provider, "kind" => kind, "outcome" => outcome)
         .increment(1);
 }
 
@@ -169,10 +193,16 @@ pub async fn twilio_status(
 }
 
 fn service_failure(kind: &'static str, e: ServiceError) -> Response {
+    service_failure_for("twilio", kind, e)
+}
+
+fn service_failure_for(provider: &'static str, kind: &'static str, e: ServiceError) -> Response {
+    let reject = |status, kind, outcome, message: String| reject_for(provider, status, kind, outcome, message);
     match e {
         ServiceError::Unavailable(detail) => {
-            tracing::warn!(error = %detail, kind, "database unavailable; asking the provider to retry");
-            let mut r = reject(StatusCode::SERVICE_UNAVAILABLE, kind, "unavailable", "temporarily unavailable; retry");
+            tracing::warn!(error = %detail, kind, provider, "database unavailable; asking the provider to retry");
+            let mut r =
+                reject(StatusCode::SERVICE_UNAVAILABLE, kind, "unavailable", "temporarily unavailable; retry".into());
             r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             r
         }
@@ -180,13 +210,132 @@ fn service_failure(kind: &'static str, e: ServiceError) -> Response {
             reject(StatusCode::BAD_REQUEST, kind, "invalid", format!("{field}: {message}"))
         }
         other => {
-            tracing::error!(error = %other, kind, "webhook could not be processed");
+            tracing::error!(error = %other, kind, provider, "webhook could not be processed");
             reject(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 kind,
                 "error",
-                "the webhook could not be processed; it has been logged",
+                "the webhook could not be processed; it has been logged".into(),
             )
         }
     }
+}
+
+fn plain_ok() -> Response {
+    StatusCode::OK.into_response()
+}
+
+/// Stores one inbound text; `Err` is the response to give instead of 200.
+async fn store_inbound(state: &AppState, provider: &'static str, inbound: InboundSms) -> Result<(), Response> {
+    const KIND: &str = "inbound";
+    let to = inbound.to.clone();
+    match state.services.receive_inbound(inbound).await {
+        Ok(outcome) => {
+            count_for(provider, KIND, if outcome.duplicate { "duplicate" } else { "accepted" });
+            Ok(())
+        }
+        Err(ServiceError::UnknownNumber(_)) => {
+            tracing::warn!(to = %to, provider, "inbound text for a number that is not configured; add it with `frontdesk number add`");
+            Err(reject_for(
+                provider,
+                StatusCode::NOT_FOUND,
+                KIND,
+                "unknown_number",
+                format!("{to} is not a number of this practice"),
+            ))
+        }
+        Err(e) => Err(service_failure_for(provider, KIND, e)),
+    }
+}
+
+/// Applies one status report; `Err` is the response to give instead of 200.
+async fn store_status(state: &AppState, provider: &'static str, report: StatusReport) -> Result<(), Response> {
+    use frontdesk_services::status::StatusOutcome;
+    match state.services.apply_status(report).await {
+        Ok(outcome) => {
+            let outcome = match outcome {
+                StatusOutcome::Applied { .. } => "applied",
+                StatusOutcome::Unchanged => "unchanged",
+                StatusOutcome::UnknownMessage => "unknown_message",
+            };
+            count_for(provider, "status", outcome);
+            Ok(())
+        }
+        Err(e) => Err(service_failure_for(provider, "status", e)),
+    }
+}
+
+/// `POST /webhooks/telnyx`: every Messaging v2 event, verified with the account's Ed25519 key
+/// over `timestamp|raw body` (±300 s). Our message id may ride in the query (`?m=`), which is
+/// not signed: it only helps find the message, and the provider id must still match.
+pub async fn telnyx(State(state): State<AppState>, uri: OriginalUri, headers: HeaderMap, body: Bytes) -> Response {
+    const P: &str = "telnyx";
+    const KIND: &str = "event";
+    let Some(key) = state.telnyx_public_key.as_ref() else {
+        return Rejection::forged("Telnyx is not configured on this server, so its signature cannot be checked")
+            .respond_for(P, KIND);
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let now = chrono::Utc::now().timestamp();
+    if let Err(e) = telnyx::signature::verify(
+        key,
+        &body,
+        header(telnyx::signature::SIGNATURE_HEADER),
+        header(telnyx::signature::TIMESTAMP_HEADER),
+        now,
+    ) {
+        tracing::warn!(error = %e, "telnyx webhook refused");
+        return Rejection::forged(format!("signature check failed: {e}")).respond_for(P, KIND);
+    }
+    let event = match telnyx::webhook::parse(&body, uri.0.query()) {
+        Ok(event) => event,
+        Err(e) => return Rejection::invalid(e.to_string()).respond_for(P, KIND),
+    };
+    let stored = match event {
+        TelnyxEvent::Inbound(sms) => store_inbound(&state, P, sms).await,
+        TelnyxEvent::Status(report) => store_status(&state, P, report).await,
+        TelnyxEvent::Ignored(_) => {
+            count_for(P, KIND, "ignored");
+            Ok(())
+        }
+    };
+    match stored {
+        Ok(()) => plain_ok(),
+        Err(response) => response,
+    }
+}
+
+/// `POST /webhooks/bandwidth`: a JSON array of callbacks behind HTTP Basic credentials. Each
+/// element is stored in order; 200 only when all are durable. On a failure Bandwidth retries
+/// the whole array, and the elements already stored are then recognised as duplicates.
+pub async fn bandwidth(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    const P: &str = "bandwidth";
+    const KIND: &str = "event";
+    let Some(credentials) = state.bandwidth_callback.as_deref() else {
+        return Rejection::forged("Bandwidth is not configured on this server, so its callbacks cannot be checked")
+            .respond_for(P, KIND);
+    };
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Err(e) = credentials.check(authorization) {
+        tracing::warn!(error = %e, "bandwidth callback refused");
+        return Rejection::forged(e.to_string()).respond_for(P, KIND);
+    }
+    let events = match bandwidth::webhook::parse(&body) {
+        Ok(events) => events,
+        Err(e) => return Rejection::invalid(e.to_string()).respond_for(P, KIND),
+    };
+    for event in events {
+        let stored = match event {
+            BandwidthEvent::Inbound(sms) => store_inbound(&state, P, sms).await,
+            BandwidthEvent::Status(report) => store_status(&state, P, report).await,
+            BandwidthEvent::Ignored(_) => {
+                count_for(P, KIND, "ignored");
+                Ok(())
+            }
+        };
+        if let Err(response) = stored {
+            return response;
+        }
+    }
+    plain_ok()
 }

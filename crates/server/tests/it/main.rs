@@ -1,10 +1,11 @@
 //! End-to-end tests: the real app on 127.0.0.1:0, a temporary SQLite data directory, and a
-//! fake Twilio. One binary, so the app crate is linked once.
+//! fake Twilio (and fakes of Telnyx and Bandwidth in `providers`). One binary, so the app crate is linked once.
 
 mod api;
 mod consent;
 mod inbound;
 mod ops;
 mod outbound;
+mod providers;
 mod simulator;
 mod support;

@@ -23,6 +23,15 @@ use tokio::sync::oneshot;
 pub const ACCOUNT_SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 pub const AUTH_TOKEN: &str = "test-auth-token-0123456789";
 pub const PRACTICE: &str = "+12125550100";
+/// Practice numbers at Telnyx and Bandwidth, added when those providers are configured.
+pub const TELNYX_NUMBER: &str = "+12125550101";
+pub const BANDWIDTH_NUMBER: &str = "+12125550102";
+/// The Ed25519 secret (seed) "Telnyx" signs webhooks with; its public key is configured.
+pub const TELNYX_SECRET: [u8; 32] = [42; 32];
+pub const TELNYX_API_KEY: &str = "KEYtest0123456789";
+pub const BANDWIDTH_ACCOUNT: &str = "9900001";
+pub const BANDWIDTH_CALLBACK_USER: &str = "bw-callbacks";
+pub const BANDWIDTH_CALLBACK_PASSWORD: &str = "bw-callback-secret";
 
 /// How the fake Twilio answers the next Create Message call.
 #[derive(Debug, Clone)]
@@ -164,11 +173,16 @@ pub struct TestApp {
 pub struct Options {
     pub simulator: bool,
     pub twilio_timeout_secs: u64,
+    /// Base URL of a fake Telnyx API; when set, Telnyx is configured and [`TELNYX_NUMBER`] added.
+    pub telnyx_api_base: Option<String>,
+    /// Base URL of a fake Bandwidth API; when set, Bandwidth is configured and
+    /// [`BANDWIDTH_NUMBER`] added.
+    pub bandwidth_api_base: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { simulator: false, twilio_timeout_secs: 2 }
+        Options { simulator: false, twilio_timeout_secs: 2, telnyx_api_base: None, bandwidth_api_base: None }
     }
 }
 
@@ -189,6 +203,24 @@ impl TestApp {
         settings.twilio.auth_token = Some(AUTH_TOKEN.into());
         settings.twilio.api_base = Some(twilio.base.clone());
         settings.twilio.timeout_secs = Some(options.twilio_timeout_secs);
+        if let Some(api_base) = &options.telnyx_api_base {
+            settings.telnyx.api_key = Some(TELNYX_API_KEY.into());
+            settings.telnyx.public_key =
+                Some(frontdesk_providers::telnyx::PublicKey::from_secret(&TELNYX_SECRET).to_base64());
+            settings.telnyx.api_base = Some(api_base.clone());
+            settings.telnyx.timeout_secs = Some(options.twilio_timeout_secs);
+        }
+        if let Some(api_base) = &options.bandwidth_api_base {
+            let b = &mut settings.bandwidth;
+            b.account_id = Some(BANDWIDTH_ACCOUNT.into());
+            b.username = Some("bw-api-user".into());
+            b.password = Some("bw-api-password".into());
+            b.application_id = Some("bw-app".into());
+            b.callback_username = Some(BANDWIDTH_CALLBACK_USER.into());
+            b.callback_password = Some(BANDWIDTH_CALLBACK_PASSWORD.into());
+            b.api_base = Some(api_base.clone());
+            b.timeout_secs = Some(options.twilio_timeout_secs);
+        }
         settings.simulator.enabled = Some(options.simulator);
         settings.simulator.sent_after_ms = Some(10);
         settings.simulator.delivered_after_ms = Some(20);
@@ -205,6 +237,20 @@ impl TestApp {
             rate_limit_per_sec: Some(200.0),
         };
         services.add_number(input, Actor::System).await.unwrap();
+        for (configured, e164, provider) in [
+            (options.telnyx_api_base.is_some(), TELNYX_NUMBER, ProviderKind::Telnyx),
+            (options.bandwidth_api_base.is_some(), BANDWIDTH_NUMBER, ProviderKind::Bandwidth),
+        ] {
+            if configured {
+                let input = NewNumber {
+                    e164: e164.into(),
+                    provider,
+                    messaging_service_sid: None,
+                    rate_limit_per_sec: Some(200.0),
+                };
+                services.add_number(input, Actor::System).await.unwrap();
+            }
+        }
         let (_, token) = services.create_api_token("tests", None, Actor::System).await.unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
