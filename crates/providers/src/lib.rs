@@ -17,6 +17,7 @@ use frontdesk_domain::{E164, MessageStatus};
 
 pub mod bandwidth;
 pub mod errors;
+mod http;
 pub mod simulator;
 pub mod telnyx;
 pub mod twilio;

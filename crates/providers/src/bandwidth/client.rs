@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::RETRY_AFTER;
 use serde::Serialize;
 use serde_json::Value;
 use url::Url;
@@ -21,7 +20,7 @@ use frontdesk_domain::MessageStatus;
 use frontdesk_domain::model::ProviderKind;
 
 use crate::errors::{ErrorClass, classify_bandwidth};
-use crate::telnyx::client::{build_http, http_url, transport_error};
+use crate::http::{JsonProvider, build_http, http_url, send_json};
 use crate::twilio::client::parse_retry_after;
 use crate::{Lookup, OutboundSms, SendAccepted, SendError, SmsProvider};
 
@@ -189,42 +188,12 @@ impl SmsProvider for BandwidthClient {
     }
 
     async fn send(&self, sms: &OutboundSms) -> Result<SendAccepted, SendError> {
-        let response = self
+        let request = self
             .http
             .post(self.messages_url.clone())
             .basic_auth(&self.username, Some(&self.password))
-            .json(&self.send_request(sms))
-            .send()
-            .await
-            .map_err(|e| transport_error("Bandwidth", e))?;
-        let status = response.status();
-        let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = match response.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(_) if !status.is_success() => Vec::new(),
-            Err(e) => {
-                return Err(SendError::Unknown {
-                    message: format!(
-                        "Bandwidth answered HTTP {} but the answer could not be read ({}); check whether the message went out",
-                        status.as_u16(),
-                        e.without_url()
-                    ),
-                });
-            }
-        };
-        if status.is_success() {
-            let accepted = parse_accepted(&body).ok_or_else(|| SendError::Unknown {
-                message: format!(
-                    "Bandwidth accepted the request (HTTP {}) but its answer had no message id; check whether the message went out",
-                    status.as_u16()
-                ),
-            })?;
-            tracing::info!(to = %sms.to, message_id = %sms.message_id, id = %accepted.provider_message_id, "bandwidth accepted the message");
-            return Ok(accepted);
-        }
-        let error = error_from_response(status.as_u16(), retry_after.as_deref(), &body);
-        tracing::warn!(to = %sms.to, message_id = %sms.message_id, http_status = status.as_u16(), error = %error, "bandwidth did not accept the message");
-        Err(error)
+            .json(&self.send_request(sms));
+        send_json(&JsonProvider { name: "Bandwidth", parse_accepted, error_from_response }, request, sms).await
     }
 
     async fn lookup(&self, _sms: &OutboundSms, _since: DateTime<Utc>) -> Result<Lookup, SendError> {

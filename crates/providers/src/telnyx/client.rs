@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::RETRY_AFTER;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
@@ -24,6 +23,7 @@ use frontdesk_domain::MessageStatus;
 use frontdesk_domain::model::ProviderKind;
 
 use crate::errors::{ErrorClass, classify_telnyx, explain};
+use crate::http::{JsonProvider, build_http, http_url, send_json};
 use crate::twilio::client::parse_retry_after;
 use crate::{Lookup, OutboundSms, SendAccepted, SendError, SmsProvider};
 
@@ -178,43 +178,6 @@ pub fn error_from_response(status: u16, retry_after: Option<&str>, body: &[u8]) 
     }
 }
 
-/// See the Twilio client: failures to connect are safe to retry, anything later may have
-/// reached the provider.
-pub(crate) fn transport_error(provider: &str, e: reqwest::Error) -> SendError {
-    let e = e.without_url();
-    if e.is_connect() {
-        SendError::Transient {
-            code: None,
-            message: format!("could not connect to {provider}: {e}; the message will be tried again"),
-            retry_after: None,
-        }
-    } else if e.is_builder() {
-        SendError::Permanent {
-            code: "request".to_string(),
-            message: format!("the request to {provider} could not be built: {e}"),
-        }
-    } else if e.is_timeout() {
-        SendError::Unknown { message: format!("{provider} did not answer in time") }
-    } else {
-        SendError::Unknown { message: format!("the connection to {provider} broke before an answer: {e}") }
-    }
-}
-
-pub(crate) fn build_http(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("frontdesk/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-pub(crate) fn http_url(base: &str, path: &str) -> Option<Url> {
-    let base = base.trim().trim_end_matches('/');
-    Url::parse(&format!("{base}{path}")).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-}
-
 impl TelnyxClient {
     pub fn new(config: TelnyxConfig) -> Result<TelnyxClient, TelnyxConfigError> {
         let key = config.api_key.trim();
@@ -249,42 +212,9 @@ impl SmsProvider for TelnyxClient {
     }
 
     async fn send(&self, sms: &OutboundSms) -> Result<SendAccepted, SendError> {
-        let response = self
-            .http
-            .post(self.messages_url.clone())
-            .bearer_auth(&self.api_key)
-            .json(&Self::send_request(sms))
-            .send()
-            .await
-            .map_err(|e| transport_error("Telnyx", e))?;
-        let status = response.status();
-        let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = match response.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(_) if !status.is_success() => Vec::new(),
-            Err(e) => {
-                return Err(SendError::Unknown {
-                    message: format!(
-                        "Telnyx answered HTTP {} but the answer could not be read ({}); check whether the message went out",
-                        status.as_u16(),
-                        e.without_url()
-                    ),
-                });
-            }
-        };
-        if status.is_success() {
-            let accepted = parse_accepted(&body).ok_or_else(|| SendError::Unknown {
-                message: format!(
-                    "Telnyx accepted the request (HTTP {}) but its answer had no message id; check whether the message went out",
-                    status.as_u16()
-                ),
-            })?;
-            tracing::info!(to = %sms.to, message_id = %sms.message_id, id = %accepted.provider_message_id, "telnyx accepted the message");
-            return Ok(accepted);
-        }
-        let error = error_from_response(status.as_u16(), retry_after.as_deref(), &body);
-        tracing::warn!(to = %sms.to, message_id = %sms.message_id, http_status = status.as_u16(), error = %error, "telnyx did not accept the message");
-        Err(error)
+        let request =
+            self.http.post(self.messages_url.clone()).bearer_auth(&self.api_key).json(&Self::send_request(sms));
+        send_json(&JsonProvider { name: "Telnyx", parse_accepted, error_from_response }, request, sms).await
     }
 
     async fn lookup(&self, _sms: &OutboundSms, _since: DateTime<Utc>) -> Result<Lookup, SendError> {

@@ -22,6 +22,7 @@ use frontdesk_domain::MessageStatus;
 use frontdesk_domain::model::ProviderKind;
 
 use crate::errors::{ErrorClass, classify_twilio, explain};
+use crate::http::transport_error;
 use crate::{Lookup, OutboundSms, SendAccepted, SendError, SmsProvider};
 
 /// How a [`TwilioClient`] reaches Twilio.
@@ -171,8 +172,11 @@ impl TwilioClient {
     }
 
     async fn execute(&self, request: reqwest::RequestBuilder) -> Result<(StatusCode, HeaderMap, Vec<u8>), SendError> {
-        let response =
-            request.basic_auth(&self.account_sid, Some(&self.auth_token)).send().await.map_err(transport_error)?;
+        let response = request
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .send()
+            .await
+            .map_err(|e| transport_error("Twilio", e))?;
         let status = response.status();
         let headers = response.headers().clone();
         match response.bytes().await {
@@ -188,29 +192,6 @@ impl TwilioClient {
                 ),
             }),
         }
-    }
-}
-
-/// Maps a failure to get any answer. Refused or failed connections happen before a byte of
-/// the request is sent, so they are safe to retry; a timeout or a broken connection after
-/// that may mean Twilio has the message.
-fn transport_error(e: reqwest::Error) -> SendError {
-    let e = e.without_url(); // the lookup URL carries phone numbers
-    if e.is_connect() {
-        SendError::Transient {
-            code: None,
-            message: format!("could not connect to Twilio: {e}; the message will be tried again"),
-            retry_after: None,
-        }
-    } else if e.is_builder() {
-        SendError::Permanent {
-            code: "request".to_string(),
-            message: format!("the request to Twilio could not be built: {e}"),
-        }
-    } else if e.is_timeout() {
-        SendError::Unknown { message: "Twilio did not answer in time".to_string() }
-    } else {
-        SendError::Unknown { message: format!("the connection to Twilio broke before an answer: {e}") }
     }
 }
 
