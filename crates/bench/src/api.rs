@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper::Request;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 
@@ -32,20 +32,5 @@ pub async fn call(
         builder = builder.header(CONTENT_TYPE, "application/json");
     }
     let request = builder.body(Full::new(json_body.unwrap_or_default())).context("building a request")?;
-    let fut = async {
-        if sender.as_ref().is_none_or(|s| s.is_closed()) {
-            *sender = Some(load::connect(addr).await?);
-        }
-        let s = sender.as_mut().context("no connection")?;
-        s.ready().await?;
-        let response = s.send_request(request).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        anyhow::Ok((status, body))
-    };
-    let result = tokio::time::timeout(timeout, fut).await.context("timed out").and_then(|r| r);
-    if result.is_err() {
-        *sender = None;
-    }
-    result
+    load::exchange(sender, addr, request, timeout).await
 }

@@ -351,6 +351,18 @@ async fn send(
     request: Request<Full<Bytes>>,
     timeout: Duration,
 ) -> anyhow::Result<u16> {
+    exchange(sender, addr, request, timeout).await.map(|(status, _)| status)
+}
+
+/// Sends `request` on `sender` (connecting first when there is no live connection) and reads
+/// the whole answer. A connection that failed or timed out is dropped, so the next call
+/// starts a fresh one.
+pub async fn exchange(
+    sender: &mut Option<Sender>,
+    addr: std::net::SocketAddr,
+    request: Request<Full<Bytes>>,
+    timeout: Duration,
+) -> anyhow::Result<(u16, Bytes)> {
     let fut = async {
         if sender.as_ref().is_none_or(|s| s.is_closed()) {
             *sender = Some(connect(addr).await?);
@@ -359,8 +371,12 @@ async fn send(
         s.ready().await?;
         let response = s.send_request(request).await?;
         let status = response.status().as_u16();
-        response.into_body().collect().await?;
-        anyhow::Ok(status)
+        let body = response.into_body().collect().await?.to_bytes();
+        anyhow::Ok((status, body))
     };
-    tokio::time::timeout(timeout, fut).await.context("timed out")?
+    let result = tokio::time::timeout(timeout, fut).await.context("timed out").and_then(|r| r);
+    if result.is_err() {
+        *sender = None;
+    }
+    result
 }
