@@ -5,11 +5,19 @@
 
 pub mod keywords;
 pub mod model;
+pub mod phi;
 pub mod phone;
+pub mod quiet_hours;
+pub mod search;
 pub mod sms;
 pub mod status;
+pub mod template;
 
 pub use keywords::{Keyword, Revocation, classify_keyword, detect_free_text_revocation};
+pub use phi::{PhiFinding, PhiKind, detect_phi};
 pub use phone::{E164, PhoneError, Region};
+pub use quiet_hours::{is_quiet_time, local_time_label, next_allowed_time, parse_time_zone};
+pub use search::{query_terms, terms};
 pub use sms::{Encoding, SegmentInfo, analyze, split_segments};
 pub use status::{Direction, MessageStatus};
+pub use template::{KNOWN_VARIABLES, TemplateError, TemplateValues};

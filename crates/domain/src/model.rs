@@ -301,3 +301,53 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub detail: Option<String>,
 }
+
+/// What protects a staff account beyond its password: two-factor state and lockout.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserSecurity {
+    /// Base32 TOTP secret (sealed at rest). Set when enrolment starts; used once enabled.
+    pub totp_secret: Option<String>,
+    pub totp_enabled: bool,
+    /// Consecutive failed sign-ins since the last success.
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A signed-in browser. The cookie holds a random secret; only its SHA-256 is stored, so a
+/// copy of the database cannot be used to sign in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: UserId,
+    /// The synchroniser token every state-changing request must echo.
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The absolute limit, whatever the activity.
+    pub expires_at: DateTime<Utc>,
+    /// False between a correct password and a correct second factor.
+    pub mfa_verified: bool,
+    pub ip: Option<String>,
+}
+
+/// An internal note on a conversation: seen by staff, never sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: Uuid,
+    pub conversation_id: ConversationId,
+    pub thread_id: ThreadId,
+    pub author_id: Option<UserId>,
+    /// Plain text in memory only; the store encrypts it at rest.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A reusable reply with `{variables}` (see `template`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: Uuid,
+    pub name: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -18,6 +18,10 @@ use frontdesk_domain::model::{MediaRef, Patient};
 use crate::vault::{Vault, aad};
 use crate::{StoreError, StoreResult};
 
+mod staff_reads;
+pub(crate) mod statement;
+pub(crate) use staff_reads::staff_reads;
+
 /// Milliseconds since the Unix epoch, UTC: the one timestamp representation on both
 /// backends. Sub-millisecond precision is dropped.
 pub(crate) fn ms(at: DateTime<Utc>) -> i64 {
@@ -44,6 +48,11 @@ pub(crate) fn parse_e164(column: &str, value: &str) -> StoreResult<E164> {
 /// `prefix` + `name`, borrowing when there is no prefix (the common case).
 pub(crate) fn col<'a>(prefix: &str, name: &'a str) -> Cow<'a, str> {
     if prefix.is_empty() { Cow::Borrowed(name) } else { Cow::Owned(format!("{prefix}{name}")) }
+}
+
+/// An `UPDATE` or `DELETE` by id touched exactly one row, or the row does not exist.
+pub(crate) fn one_row(changes: u64, what: &str, id: Uuid) -> StoreResult<()> {
+    if changes == 1 { Ok(()) } else { Err(StoreError::Other(format!("{what} {id} does not exist"))) }
 }
 
 pub(crate) fn lowercase_email(email: &str) -> String {
@@ -288,11 +297,16 @@ macro_rules! summary_select {
          n.id AS n_id, n.e164 AS n_e164, n.provider AS n_provider, \
          n.messaging_service_sid AS n_messaging_service_sid, \
          n.default_department_id AS n_default_department_id, \
-         n.rate_limit_per_sec AS n_rate_limit_per_sec, n.created_at AS n_created_at \
+         n.rate_limit_per_sec AS n_rate_limit_per_sec, n.created_at AS n_created_at, \
+         p.id AS p_id, p.details AS p_details, p.status AS p_status, p.created_at AS p_created_at, \
+         lm.id AS lm_id, lm.direction AS lm_direction, lm.body AS lm_body, lm.created_at AS lm_created_at \
          FROM conversations c \
          JOIN threads t ON t.id = c.thread_id \
          JOIN contacts k ON k.id = t.contact_id \
-         JOIN practice_numbers n ON n.id = t.number_id"
+         JOIN practice_numbers n ON n.id = t.number_id \
+         LEFT JOIN patients p ON p.id = c.patient_id \
+         LEFT JOIN messages lm ON lm.id = (SELECT m.id FROM messages m WHERE m.conversation_id = c.id \
+             ORDER BY m.created_at DESC, m.id DESC LIMIT 1)"
     };
 }
 
@@ -536,8 +550,12 @@ macro_rules! define_backend {
             }
 
             fn map_patient(r: &DbRow, vault: &Vault) -> StoreResult<Patient> {
-                let id: Uuid = get(r, "", "id")?;
-                let details: Vec<u8> = get(r, "", "details")?;
+                map_patient_at(r, vault, "")
+            }
+
+            fn map_patient_at(r: &DbRow, vault: &Vault, p: &str) -> StoreResult<Patient> {
+                let id: Uuid = get(r, p, "id")?;
+                let details: Vec<u8> = get(r, p, "details")?;
                 let d = open_patient(vault, id, &details)?;
                 Ok(Patient {
                     id,
@@ -546,8 +564,73 @@ macro_rules! define_backend {
                     birth_date: d.birth_date,
                     mrn: d.mrn,
                     phone: d.phone,
-                    status: word(r, "", "status")?,
+                    status: word(r, p, "status")?,
+                    created_at: ts(r, p, "created_at")?,
+                })
+            }
+
+            /// The summary's optional patient (`p_`), absent when the LEFT JOIN found none.
+            fn map_summary_patient(r: &DbRow, vault: &Vault) -> StoreResult<Option<Patient>> {
+                match get::<Option<Uuid>>(r, "p_", "id")? {
+                    Some(_) => map_patient_at(r, vault, "p_").map(Some),
+                    None => Ok(None),
+                }
+            }
+
+            /// The summary's newest message (`lm_`), absent for a conversation without one.
+            fn map_preview(r: &DbRow, vault: &Vault) -> StoreResult<Option<crate::MessagePreview>> {
+                let Some(id) = get::<Option<Uuid>>(r, "lm_", "id")? else { return Ok(None) };
+                let body: Vec<u8> = get(r, "lm_", "body")?;
+                Ok(Some(crate::MessagePreview {
+                    direction: word::<Direction>(r, "lm_", "direction")?,
+                    body: open_body(vault, id, &body)?,
+                    created_at: ts(r, "lm_", "created_at")?,
+                }))
+            }
+
+            fn map_user_security(r: &DbRow, vault: &Vault, user_id: Uuid) -> StoreResult<UserSecurity> {
+                let sealed: Option<Vec<u8>> = get(r, "", "totp_secret")?;
+                Ok(UserSecurity {
+                    totp_secret: crate::common::statement::open_totp_secret(vault, user_id, sealed.as_deref())?,
+                    totp_enabled: get(r, "", "totp_enabled")?,
+                    failed_logins: get::<i64>(r, "", "failed_logins")? as i32,
+                    locked_until: opt_ts(r, "", "locked_until")?,
+                })
+            }
+
+            fn map_session(r: &DbRow) -> StoreResult<Session> {
+                Ok(Session {
+                    id_hash: get(r, "", "id_hash")?,
+                    user_id: get(r, "", "user_id")?,
+                    csrf_token: get(r, "", "csrf_token")?,
                     created_at: ts(r, "", "created_at")?,
+                    last_seen_at: ts(r, "", "last_seen_at")?,
+                    expires_at: ts(r, "", "expires_at")?,
+                    mfa_verified: get(r, "", "mfa_verified")?,
+                    ip: get(r, "", "ip")?,
+                })
+            }
+
+            fn map_note(r: &DbRow, vault: &Vault) -> StoreResult<Note> {
+                let id: Uuid = get(r, "", "id")?;
+                let body: Vec<u8> = get(r, "", "body")?;
+                Ok(Note {
+                    id,
+                    conversation_id: get(r, "", "conversation_id")?,
+                    thread_id: get(r, "", "thread_id")?,
+                    author_id: get(r, "", "author_id")?,
+                    body: crate::common::statement::open_note_body(vault, id, &body)?,
+                    created_at: ts(r, "", "created_at")?,
+                })
+            }
+
+            fn map_template(r: &DbRow) -> StoreResult<Template> {
+                Ok(Template {
+                    id: get(r, "", "id")?,
+                    name: get(r, "", "name")?,
+                    body: get(r, "", "body")?,
+                    created_at: ts(r, "", "created_at")?,
+                    updated_at: ts(r, "", "updated_at")?,
                 })
             }
 
@@ -645,12 +728,14 @@ macro_rules! define_backend {
                 })
             }
 
-            fn map_summary(r: &DbRow) -> StoreResult<ConversationSummary> {
+            fn map_summary(r: &DbRow, vault: &Vault) -> StoreResult<ConversationSummary> {
                 Ok(ConversationSummary {
                     conversation: map_conversation(r, "c_")?,
                     thread: map_thread(r, "t_")?,
                     contact: map_contact(r, "k_")?,
                     number: map_number(r, "n_")?,
+                    patient: map_summary_patient(r, vault)?,
+                    last_message: map_preview(r, vault)?,
                 })
             }
 
@@ -729,30 +814,7 @@ macro_rules! define_backend {
                 all(rows, map_consent)
             }
 
-            pub(crate) async fn list_conversations<'e, E>(
-                ex: E,
-                query: &ConversationQuery,
-            ) -> StoreResult<Vec<ConversationSummary>>
-            where
-                E: sqlx::Executor<'e, Database = Db>,
-            {
-                // Keyset pagination on (last_message_at) as the contract says; ties at the
-                // same millisecond are ordered by id so pages are stable.
-                let rows = sqlx::query(concat!(
-                    summary_select!(),
-                    " WHERE ($1 IS NULL OR c.status = $1) AND ($2 IS NULL OR c.last_message_at < $2) \
-                     ORDER BY c.last_message_at DESC, c.id DESC LIMIT $3"
-                ))
-                .bind(query.status.map(|s| s.as_str()))
-                .bind(opt_ms(query.before))
-                .bind(i64::from(query.limit))
-                .fetch_all(ex)
-                .await
-                .map_err(db_err)?;
-                all(rows, map_summary)
-            }
-
-            pub(crate) async fn conversation_summary<'e, E>(ex: E, id: Uuid) -> StoreResult<Option<ConversationSummary>>
+            pub(crate) async fn conversation_summary<'e, E>(ex: E, vault: &Vault, id: Uuid) -> StoreResult<Option<ConversationSummary>>
             where
                 E: sqlx::Executor<'e, Database = Db>,
             {
@@ -761,7 +823,7 @@ macro_rules! define_backend {
                     .fetch_optional(ex)
                     .await
                     .map_err(db_err)?;
-                one(row, map_summary)
+                one(row, |r| map_summary(r, vault))
             }
 
             pub(crate) async fn message_by_id<'e, E>(
@@ -958,6 +1020,8 @@ macro_rules! define_backend {
             }
 
 
+            crate::common::staff_reads!();
+
             crate::common::sqlx_write_queries!($wkind $(($($wargs)*))? ; skip_locked: $sl);
         }
 
@@ -1039,14 +1103,14 @@ macro_rules! define_backend {
                 &self,
                 query: &crate::ConversationQuery,
             ) -> crate::StoreResult<Vec<crate::ConversationSummary>> {
-                q::list_conversations(self.reader(), query).await
+                q::list_conversations(self.reader(), self.vault(), query).await
             }
 
             async fn conversation_summary(
                 &self,
                 id: uuid::Uuid,
             ) -> crate::StoreResult<Option<crate::ConversationSummary>> {
-                q::conversation_summary(self.reader(), id).await
+                q::conversation_summary(self.reader(), self.vault(), id).await
             }
 
             async fn thread_messages(
@@ -1101,6 +1165,96 @@ macro_rules! define_backend {
                 q::list_audit(self.reader(), limit).await
             }
 
+            async fn count_conversations(&self, query: &crate::ConversationQuery) -> crate::StoreResult<i64> {
+                q::count_conversations(self.reader(), query).await
+            }
+
+            async fn contact_conversations(
+                &self,
+                contact_id: uuid::Uuid,
+            ) -> crate::StoreResult<Vec<crate::ConversationSummary>> {
+                q::contact_conversations(self.reader(), self.vault(), contact_id).await
+            }
+
+            async fn patient_conversations(
+                &self,
+                patient_id: uuid::Uuid,
+            ) -> crate::StoreResult<Vec<crate::ConversationSummary>> {
+                q::patient_conversations(self.reader(), self.vault(), patient_id).await
+            }
+
+            async fn thread_notes(&self, thread_id: uuid::Uuid) -> crate::StoreResult<Vec<frontdesk_domain::model::Note>> {
+                q::thread_notes(self.reader(), self.vault(), thread_id).await
+            }
+
+            async fn contact_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Contact>> {
+                q::contact_by_id_read(self.reader(), id).await
+            }
+
+            async fn patients_for_contact(
+                &self,
+                contact_id: uuid::Uuid,
+            ) -> crate::StoreResult<Vec<frontdesk_domain::model::Patient>> {
+                q::patients_for_contact(self.reader(), self.vault(), contact_id).await
+            }
+
+            async fn patients_by_mrn(&self, mrn: &str) -> crate::StoreResult<Vec<frontdesk_domain::model::Patient>> {
+                q::patients_by_mrn(self.reader(), self.vault(), mrn).await
+            }
+
+            async fn search_messages(
+                &self,
+                terms: &[String],
+                limit: u32,
+            ) -> crate::StoreResult<Vec<frontdesk_domain::model::Message>> {
+                q::search_messages(self.reader(), self.vault(), terms, limit).await
+            }
+
+            async fn search_patients(
+                &self,
+                terms: &[String],
+                limit: u32,
+            ) -> crate::StoreResult<Vec<frontdesk_domain::model::Patient>> {
+                q::search_patients(self.reader(), self.vault(), terms, limit).await
+            }
+
+            async fn list_users(&self) -> crate::StoreResult<Vec<frontdesk_domain::model::User>> {
+                q::list_users(self.reader()).await
+            }
+
+            async fn user_security(
+                &self,
+                user_id: uuid::Uuid,
+            ) -> crate::StoreResult<frontdesk_domain::model::UserSecurity> {
+                q::user_security(self.reader(), self.vault(), user_id).await
+            }
+
+            async fn user_departments(&self, user_id: uuid::Uuid) -> crate::StoreResult<Vec<uuid::Uuid>> {
+                q::user_departments(self.reader(), user_id).await
+            }
+
+            async fn unused_recovery_codes(&self, user_id: uuid::Uuid) -> crate::StoreResult<i64> {
+                q::unused_recovery_codes(self.reader(), user_id).await
+            }
+
+            async fn session_by_hash(
+                &self,
+                id_hash: &str,
+            ) -> crate::StoreResult<Option<frontdesk_domain::model::Session>> {
+                q::session_by_hash(self.reader(), id_hash).await
+            }
+
+            async fn list_templates(&self) -> crate::StoreResult<Vec<frontdesk_domain::model::Template>> {
+                q::list_templates(self.reader()).await
+            }
+
+            async fn setting(&self, key: &str) -> crate::StoreResult<Option<String>> {
+                q::setting(self.reader(), key).await
+            }
+
             async fn backup(&self, path: &std::path::Path) -> crate::StoreResult<()> {
                 self.do_backup(path).await
             }
@@ -1132,6 +1286,53 @@ macro_rules! sqlx_write_queries {
                 Ok(())
             } else {
                 Err(StoreError::Other(format!("{what} {id} does not exist")))
+            }
+        }
+
+        /// Runs a statement built by `common::statement`; returns the rows it affected.
+        pub(crate) async fn exec_statement<'e, E>(ex: E, s: &crate::common::statement::Statement) -> StoreResult<u64>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            use crate::common::statement::Param;
+            // The SQL text is one of `common::statement`'s constants or built there from
+            // placeholders only; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(s.sql.to_string()));
+            for p in &s.params {
+                query = match p {
+                    Param::Uuid(v) => query.bind(*v),
+                    Param::OptUuid(v) => query.bind(*v),
+                    Param::Int(v) => query.bind(*v),
+                    Param::OptInt(v) => query.bind(*v),
+                    Param::Text(v) => query.bind(v.clone()),
+                    Param::OptText(v) => query.bind(v.clone()),
+                    Param::Bool(v) => query.bind(*v),
+                    Param::Bytes(v) => query.bind(v.clone()),
+                    Param::OptBytes(v) => query.bind(v.clone()),
+                };
+            }
+            Ok(query.execute(ex).await.map_err(db_err)?.rows_affected())
+        }
+
+        pub(crate) async fn user_security_for_update<'e, E>(
+            ex: E,
+            vault: &Vault,
+            user_id: Uuid,
+        ) -> StoreResult<UserSecurity>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let row = sqlx::query(concat!(
+                "SELECT totp_secret, totp_enabled, failed_logins, locked_until FROM users WHERE id = $1",
+                " FOR UPDATE"
+            ))
+            .bind(user_id)
+            .fetch_optional(ex)
+            .await
+            .map_err(db_err)?;
+            match row {
+                Some(r) => map_user_security(&r, vault, user_id),
+                None => Err(StoreError::Other(format!("user {user_id} does not exist"))),
             }
         }
 
@@ -1726,7 +1927,14 @@ macro_rules! sqlx_write_tx {
 
             async fn insert_message(&mut self, message: &frontdesk_domain::model::Message) -> crate::StoreResult<()> {
                 let (c, v) = self.parts();
-                q::insert_message(c, v, message).await
+                q::insert_message(&mut *c, v, message).await?;
+                let tokens = crate::common::statement::message_tokens(v, message);
+                if let Some(terms) =
+                    crate::common::statement::tokens_insert("message_terms (term, message_id)", message.id, tokens)
+                {
+                    q::exec_statement(c, &terms).await?;
+                }
+                Ok(())
             }
 
             async fn message_by_id_for_update(
@@ -1775,7 +1983,14 @@ macro_rules! sqlx_write_tx {
 
             async fn insert_patient(&mut self, patient: &frontdesk_domain::model::Patient) -> crate::StoreResult<()> {
                 let (c, v) = self.parts();
-                q::insert_patient(c, v, patient).await
+                q::insert_patient(&mut *c, v, patient).await?;
+                let tokens = crate::common::statement::patient_tokens(v, patient);
+                if let Some(terms) =
+                    crate::common::statement::tokens_insert("patient_terms (term, patient_id)", patient.id, tokens)
+                {
+                    q::exec_statement(c, &terms).await?;
+                }
+                Ok(())
             }
 
             async fn link_contact_patient(
@@ -1788,6 +2003,114 @@ macro_rules! sqlx_write_tx {
 
             async fn insert_audit(&mut self, event: &frontdesk_domain::model::AuditEvent) -> crate::StoreResult<()> {
                 q::insert_audit(self.parts().0, event).await
+            }
+
+            async fn update_user(&mut self, user: &frontdesk_domain::model::User) -> crate::StoreResult<()> {
+                let n = q::exec_statement(self.parts().0, &crate::common::statement::update_user(user)).await?;
+                crate::common::one_row(n, "user", user.id)
+            }
+
+            async fn user_security_for_update(
+                &mut self,
+                user_id: uuid::Uuid,
+            ) -> crate::StoreResult<frontdesk_domain::model::UserSecurity> {
+                let (c, v) = self.parts();
+                q::user_security_for_update(c, v, user_id).await
+            }
+
+            async fn update_user_security(
+                &mut self,
+                user_id: uuid::Uuid,
+                security: &frontdesk_domain::model::UserSecurity,
+            ) -> crate::StoreResult<()> {
+                let (c, v) = self.parts();
+                let s = crate::common::statement::update_user_security(v, user_id, security);
+                crate::common::one_row(q::exec_statement(c, &s).await?, "user", user_id)
+            }
+
+            async fn set_user_departments(
+                &mut self,
+                user_id: uuid::Uuid,
+                departments: &[uuid::Uuid],
+            ) -> crate::StoreResult<()> {
+                let c = self.parts().0;
+                q::exec_statement(&mut *c, &crate::common::statement::clear_user_departments(user_id)).await?;
+                for d in departments {
+                    q::exec_statement(&mut *c, &crate::common::statement::add_user_department(user_id, *d)).await?;
+                }
+                Ok(())
+            }
+
+            async fn replace_recovery_codes(
+                &mut self,
+                user_id: uuid::Uuid,
+                code_hashes: &[String],
+            ) -> crate::StoreResult<()> {
+                let c = self.parts().0;
+                q::exec_statement(&mut *c, &crate::common::statement::clear_recovery_codes(user_id)).await?;
+                for h in code_hashes {
+                    q::exec_statement(&mut *c, &crate::common::statement::add_recovery_code(user_id, h)).await?;
+                }
+                Ok(())
+            }
+
+            async fn use_recovery_code(
+                &mut self,
+                user_id: uuid::Uuid,
+                code_hash: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<bool> {
+                let s = crate::common::statement::use_recovery_code(user_id, code_hash, at);
+                Ok(q::exec_statement(self.parts().0, &s).await? == 1)
+            }
+
+            async fn insert_session(&mut self, session: &frontdesk_domain::model::Session) -> crate::StoreResult<()> {
+                let n = q::exec_statement(self.parts().0, &crate::common::statement::insert_session(session)).await?;
+                if n == 1 { Ok(()) } else { Err(crate::StoreError::Conflict("a session with this id".into())) }
+            }
+
+            async fn update_session(&mut self, session: &frontdesk_domain::model::Session) -> crate::StoreResult<()> {
+                q::exec_statement(self.parts().0, &crate::common::statement::update_session(session)).await?;
+                Ok(())
+            }
+
+            async fn delete_session(&mut self, id_hash: &str) -> crate::StoreResult<()> {
+                q::exec_statement(self.parts().0, &crate::common::statement::delete_session(id_hash)).await?;
+                Ok(())
+            }
+
+            async fn delete_user_sessions(&mut self, user_id: uuid::Uuid) -> crate::StoreResult<()> {
+                q::exec_statement(self.parts().0, &crate::common::statement::delete_user_sessions(user_id)).await?;
+                Ok(())
+            }
+
+            async fn insert_note(&mut self, note: &frontdesk_domain::model::Note) -> crate::StoreResult<()> {
+                let (c, v) = self.parts();
+                let n = q::exec_statement(c, &crate::common::statement::insert_note(v, note)).await?;
+                if n == 1 { Ok(()) } else { Err(crate::StoreError::Conflict("a note with this id".into())) }
+            }
+
+            async fn upsert_template(
+                &mut self,
+                template: &frontdesk_domain::model::Template,
+            ) -> crate::StoreResult<()> {
+                q::exec_statement(self.parts().0, &crate::common::statement::upsert_template(template)).await?;
+                Ok(())
+            }
+
+            async fn delete_template(&mut self, id: uuid::Uuid) -> crate::StoreResult<()> {
+                let n = q::exec_statement(self.parts().0, &crate::common::statement::delete_template(id)).await?;
+                crate::common::one_row(n, "template", id)
+            }
+
+            async fn put_setting(
+                &mut self,
+                key: &str,
+                value: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<()> {
+                q::exec_statement(self.parts().0, &crate::common::statement::put_setting(key, value, at)).await?;
+                Ok(())
             }
         }
     };

@@ -147,6 +147,31 @@ pub trait WriteTx: Send {
     async fn insert_patient(&mut self, patient: &Patient) -> StoreResult<()>;
     async fn link_contact_patient(&mut self, contact_id: ContactId, patient_id: PatientId) -> StoreResult<()>;
     async fn insert_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
+
+    /// Overwrites the user's email, name, role, password hash and disabled flag.
+    async fn update_user(&mut self, user: &User) -> StoreResult<()>;
+    async fn user_security_for_update(&mut self, user_id: UserId) -> StoreResult<UserSecurity>;
+    async fn update_user_security(&mut self, user_id: UserId, security: &UserSecurity) -> StoreResult<()>;
+    /// Replaces the departments a staff user is limited to (none: not limited).
+    async fn set_user_departments(&mut self, user_id: UserId, departments: &[DepartmentId]) -> StoreResult<()>;
+    /// Replaces the user's recovery codes with these hashes, all unused.
+    async fn replace_recovery_codes(&mut self, user_id: UserId, code_hashes: &[String]) -> StoreResult<()>;
+    /// Marks an unused recovery code used. Returns `false` if there is no such unused code.
+    async fn use_recovery_code(&mut self, user_id: UserId, code_hash: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
+    /// Overwrites the session's CSRF token, last-seen time and second-factor state.
+    async fn update_session(&mut self, session: &Session) -> StoreResult<()>;
+    async fn delete_session(&mut self, id_hash: &str) -> StoreResult<()>;
+    /// Signs the user out everywhere (disabled, password reset).
+    async fn delete_user_sessions(&mut self, user_id: UserId) -> StoreResult<()>;
+
+    async fn insert_note(&mut self, note: &Note) -> StoreResult<()>;
+    /// Inserts the template, or overwrites the one with the same id.
+    async fn upsert_template(&mut self, template: &Template) -> StoreResult<()>;
+    async fn delete_template(&mut self, id: Uuid) -> StoreResult<()>;
+    /// Stores a JSON value under `key`, replacing any earlier one.
+    async fn put_setting(&mut self, key: &str, value: &str, at: DateTime<Utc>) -> StoreResult<()>;
 }
 
 /// A conversation with what the inbox needs to show it.
@@ -156,13 +181,53 @@ pub struct ConversationSummary {
     pub thread: Thread,
     pub contact: Contact,
     pub number: PracticeNumber,
+    /// The patient the conversation is about, when linked.
+    pub patient: Option<Patient>,
+    /// The conversation's newest message, for the preview line.
+    pub last_message: Option<MessagePreview>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessagePreview {
+    pub direction: frontdesk_domain::Direction,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Whose conversations an inbox view shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum AssigneeFilter {
+    #[default]
+    Anyone,
+    Unassigned,
+    User(UserId),
+}
+
+/// How an inbox view is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum InboxOrder {
+    /// Newest activity first; `before` pages through it.
+    #[default]
+    Newest,
+    /// The patient who has waited longest first, then the rest by newest activity.
+    LongestWaiting,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConversationQuery {
-    pub status: Option<ConversationStatus>,
-    /// Only conversations whose `last_message_at` is strictly older (keyset pagination).
+    /// Any of these statuses (empty: any status).
+    pub statuses: Vec<ConversationStatus>,
+    pub assignee: AssigneeFilter,
+    pub department: Option<DepartmentId>,
+    /// When set, only conversations in one of these departments (a staff member limited to
+    /// departments).
+    pub within_departments: Option<Vec<DepartmentId>>,
+    pub urgent_only: bool,
+    pub order: InboxOrder,
+    /// Only conversations whose `last_message_at` is strictly older (keyset pagination of
+    /// [`InboxOrder::Newest`]).
     pub before: Option<DateTime<Utc>>,
+    pub offset: u32,
     pub limit: u32,
 }
 
@@ -220,6 +285,29 @@ pub trait Store: Send + Sync {
 
     /// Newest first.
     async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+
+    async fn count_conversations(&self, query: &ConversationQuery) -> StoreResult<i64>;
+    /// Every conversation of the contact's threads (with any practice number), newest first.
+    async fn contact_conversations(&self, contact_id: ContactId) -> StoreResult<Vec<ConversationSummary>>;
+    async fn patient_conversations(&self, patient_id: PatientId) -> StoreResult<Vec<ConversationSummary>>;
+    /// The thread's notes, oldest first.
+    async fn thread_notes(&self, thread_id: ThreadId) -> StoreResult<Vec<Note>>;
+    async fn contact_by_id(&self, id: ContactId) -> StoreResult<Option<Contact>>;
+    async fn patients_for_contact(&self, contact_id: ContactId) -> StoreResult<Vec<Patient>>;
+    async fn patients_by_mrn(&self, mrn: &str) -> StoreResult<Vec<Patient>>;
+    /// Messages containing every one of the (already normalised) search terms, newest
+    /// first, looked up through the keyed token index.
+    async fn search_messages(&self, terms: &[String], limit: u32) -> StoreResult<Vec<Message>>;
+    /// Patients whose name (or phone) contains every one of the normalised terms.
+    async fn search_patients(&self, terms: &[String], limit: u32) -> StoreResult<Vec<Patient>>;
+
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn user_security(&self, user_id: UserId) -> StoreResult<UserSecurity>;
+    async fn user_departments(&self, user_id: UserId) -> StoreResult<Vec<DepartmentId>>;
+    async fn unused_recovery_codes(&self, user_id: UserId) -> StoreResult<i64>;
+    async fn session_by_hash(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    async fn list_templates(&self) -> StoreResult<Vec<Template>>;
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
 
     /// Writes a consistent copy of the whole database to `path` (SQLite: `VACUUM INTO`).
     /// PostgreSQL answers with an error that points to `pg_dump`.

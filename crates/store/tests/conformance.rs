@@ -534,7 +534,7 @@ async fn list_conversations_order_filter_keyset_limit(h: Harness) {
     }
     expected.sort_by_key(|c| std::cmp::Reverse(c.last_message_at));
 
-    let all = s.list_conversations(&ConversationQuery { status: None, before: None, limit: 100 }).await.unwrap();
+    let all = s.list_conversations(&ConversationQuery { limit: 100, ..Default::default() }).await.unwrap();
     assert_eq!(all.iter().map(|x| x.conversation.clone()).collect::<Vec<_>>(), expected);
     for summary in &all {
         assert_eq!(summary.thread.id, summary.conversation.thread_id);
@@ -543,32 +543,37 @@ async fn list_conversations_order_filter_keyset_limit(h: Harness) {
     }
 
     let open = s
-        .list_conversations(&ConversationQuery { status: Some(ConversationStatus::Open), before: None, limit: 100 })
+        .list_conversations(&ConversationQuery {
+            statuses: vec![ConversationStatus::Open],
+            limit: 100,
+            ..Default::default()
+        })
         .await
         .unwrap();
     let open_times: Vec<_> = open.iter().map(|x| x.conversation.last_message_at).collect();
     assert_eq!(open_times, vec![t(500), t(300), t(200)]);
 
-    let limited = s.list_conversations(&ConversationQuery { status: None, before: None, limit: 2 }).await.unwrap();
+    let limited = s.list_conversations(&ConversationQuery { limit: 2, ..Default::default() }).await.unwrap();
     assert_eq!(limited.iter().map(|x| x.conversation.last_message_at).collect::<Vec<_>>(), vec![t(600), t(500)]);
 
     // Keyset: the next page starts strictly before the last one seen.
-    let page2 =
-        s.list_conversations(&ConversationQuery { status: None, before: Some(t(500)), limit: 2 }).await.unwrap();
+    let page2 = s
+        .list_conversations(&ConversationQuery { before: Some(t(500)), limit: 2, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(page2.iter().map(|x| x.conversation.last_message_at).collect::<Vec<_>>(), vec![t(400), t(300)]);
     let page_open = s
         .list_conversations(&ConversationQuery {
-            status: Some(ConversationStatus::Open),
+            statuses: vec![ConversationStatus::Open],
             before: Some(t(300)),
             limit: 10,
+            ..Default::default()
         })
         .await
         .unwrap();
     assert_eq!(page_open.len(), 1);
     assert_eq!(page_open[0].conversation.last_message_at, t(200));
-    assert!(
-        s.list_conversations(&ConversationQuery { status: None, before: None, limit: 0 }).await.unwrap().is_empty()
-    );
+    assert!(s.list_conversations(&ConversationQuery { limit: 0, ..Default::default() }).await.unwrap().is_empty());
 }
 
 async fn patients_round_trip_and_link(h: Harness) {
@@ -1154,8 +1159,7 @@ async fn concurrent_inbound_writes_all_land(h: Harness) {
     let mut total = 0;
     for k in 0..25 {
         let contact = s.contact_by_phone(&phone(100 + k)).await.unwrap().expect("contact created once");
-        let summaries =
-            s.list_conversations(&ConversationQuery { status: None, before: None, limit: 1000 }).await.unwrap();
+        let summaries = s.list_conversations(&ConversationQuery { limit: 1000, ..Default::default() }).await.unwrap();
         let mine: Vec<_> = summaries.iter().filter(|x| x.contact.id == contact.id).collect();
         assert_eq!(mine.len(), 1, "one conversation per thread despite concurrent first messages");
         assert_eq!(mine[0].conversation.unread_count, 20, "no lost updates on the conversation row");
@@ -1186,7 +1190,7 @@ async fn concurrent_duplicate_deliveries_one_wins(h: Harness) {
     }
     assert_eq!(winners, 1);
     let contact = s.contact_by_phone(&phone(5)).await.unwrap().unwrap();
-    let summaries = s.list_conversations(&ConversationQuery { status: None, before: None, limit: 10 }).await.unwrap();
+    let summaries = s.list_conversations(&ConversationQuery { limit: 10, ..Default::default() }).await.unwrap();
     let thread = summaries.iter().find(|x| x.contact.id == contact.id).unwrap().thread.id;
     assert_eq!(s.thread_messages(thread).await.unwrap().len(), 1);
     assert!(s.message_by_provider_id(ProviderKind::Twilio, "SMdup").await.unwrap().is_some());

@@ -351,7 +351,12 @@ pub async fn list_conversations(
     let rows = state
         .services
         .store
-        .list_conversations(&ConversationQuery { status, before: params.before, limit })
+        .list_conversations(&ConversationQuery {
+            statuses: status.into_iter().collect(),
+            before: params.before,
+            limit,
+            ..Default::default()
+        })
         .await
         .map_err(frontdesk_services::ServiceError::from)?;
     let next_before =

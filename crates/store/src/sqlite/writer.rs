@@ -20,6 +20,7 @@ use uuid::Uuid;
 use frontdesk_domain::model::*;
 use frontdesk_domain::{Direction, E164, MessageStatus};
 
+use crate::common::statement::{self, Statement};
 use crate::common::*;
 use crate::vault::Vault;
 use crate::{MessageStatusChange, StoreError, StoreResult, WriteTx};
@@ -276,6 +277,19 @@ impl SqliteTx {
         Ok(result)
     }
 
+    /// Runs a statement built by `common::statement`; returns the rows it affected.
+    fn run(&self, s: &Statement) -> StoreResult<usize> {
+        let params: Vec<&dyn ToSql> = s.params.iter().map(|p| p as &dyn ToSql).collect();
+        self.exec(&s.sql, &params)
+    }
+
+    fn insert_tokens(&self, sql: &str, owner: Uuid, tokens: &[String]) -> StoreResult<()> {
+        for token in tokens {
+            self.exec(sql, &[token, &owner])?;
+        }
+        Ok(())
+    }
+
     fn contact_by_phone(&self, phone: &E164) -> StoreResult<Option<Contact>> {
         self.query_opt(CONTACT_BY_PHONE, &[&phone.as_str()], map_contact)
     }
@@ -466,7 +480,8 @@ impl WriteTx for SqliteTx {
                 &m.needs_review,
             ],
         )?;
-        inserted(changes, "a message with this id or provider message id")
+        inserted(changes, "a message with this id or provider message id")?;
+        self.insert_tokens(statement::INSERT_MESSAGE_TERM, m.id, &statement::message_tokens(&self.vault, m))
     }
 
     async fn message_by_id_for_update(&mut self, id: MessageId) -> StoreResult<Option<Message>> {
@@ -568,7 +583,8 @@ impl WriteTx for SqliteTx {
         let (details, mrn_index) = seal_patient(&self.vault, p);
         let changes =
             self.exec(sql::INSERT_PATIENT, &[&p.id, &details, &p.status.as_str(), &mrn_index, &ms(p.created_at)])?;
-        inserted(changes, "a patient with this id")
+        inserted(changes, "a patient with this id")?;
+        self.insert_tokens(statement::INSERT_PATIENT_TERM, p.id, &statement::patient_tokens(&self.vault, p))
     }
 
     async fn link_contact_patient(&mut self, contact_id: ContactId, patient_id: PatientId) -> StoreResult<()> {
@@ -591,6 +607,80 @@ impl WriteTx for SqliteTx {
             ],
         )?;
         inserted(changes, "an audit event with this id")
+    }
+
+    async fn update_user(&mut self, u: &User) -> StoreResult<()> {
+        updated(self.run(&statement::update_user(u))?, "user", u.id)
+    }
+
+    async fn user_security_for_update(&mut self, user_id: UserId) -> StoreResult<UserSecurity> {
+        let vault = self.vault.clone();
+        self.query_opt(statement::USER_SECURITY, &[&user_id], |r| {
+            let sealed: Option<Vec<u8>> = get(r, "totp_secret")?;
+            Ok(UserSecurity {
+                totp_secret: statement::open_totp_secret(&vault, user_id, sealed.as_deref())?,
+                totp_enabled: get(r, "totp_enabled")?,
+                failed_logins: get(r, "failed_logins")?,
+                locked_until: opt_ts(r, "locked_until")?,
+            })
+        })?
+        .ok_or_else(|| StoreError::Other(format!("user {user_id} does not exist")))
+    }
+
+    async fn update_user_security(&mut self, user_id: UserId, security: &UserSecurity) -> StoreResult<()> {
+        updated(self.run(&statement::update_user_security(&self.vault, user_id, security))?, "user", user_id)
+    }
+
+    async fn set_user_departments(&mut self, user_id: UserId, departments: &[DepartmentId]) -> StoreResult<()> {
+        self.run(&statement::clear_user_departments(user_id))?;
+        for d in departments {
+            self.run(&statement::add_user_department(user_id, *d))?;
+        }
+        Ok(())
+    }
+
+    async fn replace_recovery_codes(&mut self, user_id: UserId, code_hashes: &[String]) -> StoreResult<()> {
+        self.run(&statement::clear_recovery_codes(user_id))?;
+        for h in code_hashes {
+            self.run(&statement::add_recovery_code(user_id, h))?;
+        }
+        Ok(())
+    }
+
+    async fn use_recovery_code(&mut self, user_id: UserId, code_hash: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        Ok(self.run(&statement::use_recovery_code(user_id, code_hash, at))? == 1)
+    }
+
+    async fn insert_session(&mut self, session: &Session) -> StoreResult<()> {
+        inserted(self.run(&statement::insert_session(session))?, "a session with this id")
+    }
+
+    async fn update_session(&mut self, session: &Session) -> StoreResult<()> {
+        self.run(&statement::update_session(session)).map(|_| ())
+    }
+
+    async fn delete_session(&mut self, id_hash: &str) -> StoreResult<()> {
+        self.run(&statement::delete_session(id_hash)).map(|_| ())
+    }
+
+    async fn delete_user_sessions(&mut self, user_id: UserId) -> StoreResult<()> {
+        self.run(&statement::delete_user_sessions(user_id)).map(|_| ())
+    }
+
+    async fn insert_note(&mut self, note: &Note) -> StoreResult<()> {
+        inserted(self.run(&statement::insert_note(&self.vault, note))?, "a note with this id")
+    }
+
+    async fn upsert_template(&mut self, template: &Template) -> StoreResult<()> {
+        self.run(&statement::upsert_template(template)).map(|_| ())
+    }
+
+    async fn delete_template(&mut self, id: Uuid) -> StoreResult<()> {
+        updated(self.run(&statement::delete_template(id))?, "template", id)
+    }
+
+    async fn put_setting(&mut self, key: &str, value: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        self.run(&statement::put_setting(key, value, at)).map(|_| ())
     }
 }
 
