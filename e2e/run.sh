@@ -76,8 +76,15 @@ fi
 token="$("${server_env[@]}" "$bin" token create --name e2e 2>/dev/null | tail -n 1)"
 [[ -n "$token" ]] || { echo "e2e: could not create an API token" >&2; exit 1; }
 
+# One account per role; the admin must enrol two-factor sign-in on first use (the default).
+e2e_password="e2e-password-$(date +%s)-long"
+for role in admin staff auditor; do
+  printf '%s\n' "$e2e_password" | "${server_env[@]}" "$bin" user add --email "$role@e2e.test" --name "E2E ${role^}" --role "$role" >/dev/null 2>&1 \
+    || { echo "e2e: could not create the $role account" >&2; exit 1; }
+done
+
 status=0
-(cd "$here" && FRONTDESK_URL="$base_url" FRONTDESK_TOKEN="$token" node --test --test-concurrency=1 tests/*.test.mjs) || status=$?
+(cd "$here" && FRONTDESK_URL="$base_url" FRONTDESK_TOKEN="$token" E2E_PASSWORD="$e2e_password" node --test --test-concurrency=1 tests/*.test.mjs) || status=$?
 if [[ $status -ne 0 ]]; then
   echo "e2e: tests failed; the server's log follows" >&2
   tail -n 60 "$data_dir/server.log" >&2 || true

@@ -85,6 +85,15 @@ impl E164 {
         mask_phone(&self.0)
     }
 
+    /// The whole number as people write it: `(212) 555-0100` in North America, E.164
+    /// elsewhere. For pages a signed-in person is allowed to see, never for logs.
+    pub fn display(&self) -> String {
+        match self.0.strip_prefix("+1") {
+            Some(d) if d.len() == 10 => format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..]),
+            _ => self.0.clone(),
+        }
+    }
+
     /// The ISO region of the number, if known (`US`, `CA`, ...).
     pub fn region_code(&self) -> Option<String> {
         phonenumber::parse(None, &self.0).ok().and_then(|n| n.country().id()).map(|id| format!("{id:?}"))

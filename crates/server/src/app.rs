@@ -14,6 +14,7 @@ use frontdesk_providers::simulator::{Simulator, SimulatorConfig, SimulatorFeeds}
 use frontdesk_providers::telnyx::{PublicKey, TelnyxClient, TelnyxConfig};
 use frontdesk_providers::twilio::client::{TwilioClient, TwilioConfig};
 use frontdesk_services::delivery::RetryPolicy;
+use frontdesk_services::sessions::SessionPolicy;
 use frontdesk_services::{PracticeSettings, Providers, Services};
 use frontdesk_store::Vault;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -23,7 +24,7 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::keys::{self, KeySource};
 use crate::web::{self, AppState, simulator::SimulatorWeb};
-use crate::workers::{dispatcher::Dispatcher, gauges};
+use crate::workers::{dispatcher::Dispatcher, gauges, snooze};
 
 /// The store and services over a data directory, without the web layer: what every CLI
 /// command needs.
@@ -104,6 +105,15 @@ impl Core {
             cap: Duration::from_secs(d.retry_cap_secs.max(1)),
             max_attempts: d.max_attempts.max(1),
         };
+        let s = &settings.sessions;
+        services.session_policy = SessionPolicy {
+            idle: chrono::TimeDelta::minutes(i64::from(s.idle_minutes.max(1))),
+            absolute: chrono::TimeDelta::hours(i64::from(s.absolute_hours.max(1))),
+            max_failures: s.max_failures.max(1) as i32,
+            lockout: chrono::TimeDelta::minutes(i64::from(s.lockout_minutes)),
+            require_totp_for_admins: s.require_totp_for_admins,
+        };
+        services.load_stored_settings().await.context("could not read the stored practice settings")?;
         Ok(Core { services, key_source, simulator })
     }
 }
@@ -210,6 +220,7 @@ impl App {
         );
         workers.spawn(dispatcher.run(stop_rx.clone()));
         workers.spawn(gauges::run(self.services.clone(), stop_rx.clone()));
+        workers.spawn(snooze::run(self.services.clone(), stop_rx.clone()));
         if let Some(mut reports) = self.simulator_reports.take() {
             let services = self.services.clone();
             let mut stop = stop_rx.clone();

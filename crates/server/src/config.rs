@@ -31,6 +31,34 @@ pub struct Settings {
     pub bandwidth: BandwidthConfig,
     pub simulator: SimulatorConfig,
     pub dispatcher: DispatcherConfig,
+    pub sessions: SessionsConfig,
+}
+
+/// Staff sign-in (HIPAA automatic logoff and lockout).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Minutes without activity before a person is signed out.
+    pub idle_minutes: u32,
+    /// Hours after which a session ends whatever the activity.
+    pub absolute_hours: u32,
+    /// Failed sign-ins in a row before the account is locked.
+    pub max_failures: u32,
+    pub lockout_minutes: u32,
+    /// Admins must set up two-factor sign-in before anything else.
+    pub require_totp_for_admins: bool,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            idle_minutes: 15,
+            absolute_hours: 12,
+            max_failures: 5,
+            lockout_minutes: 15,
+            require_totp_for_admins: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +118,7 @@ impl std::fmt::Debug for Settings {
             .field("bandwidth", &self.bandwidth)
             .field("simulator", &self.simulator)
             .field("dispatcher", &self.dispatcher)
+            .field("sessions", &self.sessions)
             .finish()
     }
 }
@@ -198,6 +227,7 @@ impl Default for Settings {
             bandwidth: BandwidthConfig::default(),
             simulator: SimulatorConfig::default(),
             dispatcher: DispatcherConfig::default(),
+            sessions: SessionsConfig::default(),
         }
     }
 }

@@ -15,6 +15,21 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// API tokens start with this so secret scanners and people can recognise them.
 pub const TOKEN_PREFIX: &str = "fd_";
 
+/// What an admin changes about an account.
+#[derive(Debug, Clone)]
+pub struct UserChange {
+    pub user_id: UserId,
+    pub name: String,
+    pub role: Role,
+    /// For staff: the departments they are limited to (empty: all).
+    pub departments: Vec<frontdesk_domain::model::DepartmentId>,
+    pub disabled: bool,
+    /// A new password set by the admin (the person is signed out everywhere).
+    pub new_password: Option<String>,
+    /// Turn two-factor off so the person can enrol again (lost phone).
+    pub reset_totp: bool,
+}
+
 pub fn hash_password(password: &str) -> Result<String, ServiceError> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
@@ -137,6 +152,94 @@ impl Services {
         })
         .await?;
         Ok((token, secret))
+    }
+
+    /// Changes a user's name, role and department limits (admins only). An admin cannot
+    /// demote or disable themselves, so a practice is never left without one.
+    pub async fn update_user(
+        &self,
+        ctx: &crate::inbox::StaffContext,
+        change: UserChange,
+        ip: Option<String>,
+    ) -> Result<User, ServiceError> {
+        ctx.require_admin()?;
+        let mut user =
+            self.store.user_by_id(change.user_id).await?.ok_or_else(|| ServiceError::NotFound("user".into()))?;
+        let name = change.name.trim();
+        if name.is_empty() {
+            return Err(ServiceError::invalid("name", "write the person's name"));
+        }
+        if user.id == ctx.user.id && (change.role != Role::Admin || change.disabled) {
+            return Err(ServiceError::invalid("role", "you cannot remove your own admin role or disable yourself"));
+        }
+        let known = self.store.list_departments().await?;
+        if let Some(bad) = change.departments.iter().find(|d| !known.iter().any(|k| k.id == **d)) {
+            return Err(ServiceError::invalid("departments", format!("no department with id {bad}")));
+        }
+        let mut new_password = None;
+        if let Some(p) = change.new_password.as_deref().filter(|p| !p.is_empty()) {
+            if p.chars().count() < MIN_PASSWORD_CHARS {
+                return Err(ServiceError::invalid("password", format!("use at least {MIN_PASSWORD_CHARS} characters")));
+            }
+            new_password = Some(hash_password(p)?);
+        }
+        let sign_out = new_password.is_some() || (change.disabled && !user.disabled) || change.reset_totp;
+        user.name = name.to_string();
+        user.role = change.role;
+        user.disabled = change.disabled;
+        if let Some(h) = new_password {
+            user.password_hash = h;
+        }
+        let stored = user.clone();
+        let departments = if change.role == Role::Staff { change.departments.clone() } else { Vec::new() };
+        let reset_totp = change.reset_totp;
+        let now = crate::now();
+        let actor = Actor::User(ctx.user.id);
+        frontdesk_store::write(&*self.store, move |tx| {
+            Box::pin(async move {
+                tx.update_user(&stored).await?;
+                tx.set_user_departments(stored.id, &departments).await?;
+                let mut security = tx.user_security_for_update(stored.id).await?;
+                if reset_totp {
+                    security.totp_enabled = false;
+                    security.totp_secret = None;
+                    tx.replace_recovery_codes(stored.id, &[]).await?;
+                }
+                // An admin's change also lifts a lockout.
+                security.failed_logins = 0;
+                security.locked_until = None;
+                tx.update_user_security(stored.id, &security).await?;
+                if sign_out {
+                    tx.delete_user_sessions(stored.id).await?;
+                }
+                let mut entry = audit::entry(&actor, "user.update", Some(format!("user:{}", stored.id)), ip, now);
+                entry.detail = Some(format!(
+                    "role={} disabled={} password_reset={} totp_reset={}",
+                    stored.role,
+                    stored.disabled,
+                    sign_out && !reset_totp,
+                    reset_totp
+                ));
+                tx.insert_audit(&entry).await
+            })
+        })
+        .await?;
+        Ok(user)
+    }
+
+    /// Admins create accounts from the dashboard; same rules as the CLI.
+    pub async fn add_user(
+        &self,
+        ctx: &crate::inbox::StaffContext,
+        email: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+        ip: Option<String>,
+    ) -> Result<User, ServiceError> {
+        ctx.require_admin()?;
+        let _ = ip;
+        self.create_user(email, name, role, password, Actor::User(ctx.user.id)).await
     }
 
     /// The live token for a presented secret, if any.

@@ -181,7 +181,8 @@ impl Services {
     }
 
     fn status_callback_url(&self, provider: ProviderKind, id: MessageId) -> Option<String> {
-        let base = self.settings.public_url.as_deref()?;
+        let settings = self.settings();
+        let base = settings.public_url.as_deref()?;
         match provider {
             ProviderKind::Twilio => Some(frontdesk_providers::twilio::webhook::status_callback_url(base, id)),
             ProviderKind::Telnyx => Some(frontdesk_providers::telnyx::webhook::webhook_url(base, id)),

@@ -17,6 +17,18 @@ pub enum ServiceError {
     ProviderMissing(String),
     #[error("the database is busy or unavailable, try again shortly ({0})")]
     Unavailable(String),
+    /// Not signed in, or the credentials were not accepted.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Signed in, but this role or department may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The text looks like it carries health information; staff must confirm (warn mode).
+    #[error("{0}")]
+    PhiWarning(String),
+    /// The text looks like it carries health information and the practice blocks such texts.
+    #[error("{0}")]
+    PhiBlocked(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -36,6 +48,10 @@ impl ServiceError {
             ServiceError::Conflict(_) => "conflict",
             ServiceError::ProviderMissing(_) => "provider_missing",
             ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Unauthorized(_) => "unauthorized",
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::PhiWarning(_) => "phi_warning",
+            ServiceError::PhiBlocked(_) => "phi_blocked",
             ServiceError::Internal(_) => "internal",
         }
     }

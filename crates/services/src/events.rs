@@ -14,6 +14,9 @@ pub enum EventKind {
     ConsentChanged,
     /// A free-text message that might revoke consent; a person should read it.
     ConsentReview,
+    /// Assignment, department, status or patient link changed.
+    ConversationUpdated,
+    NoteAdded,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -53,7 +53,7 @@ impl InboundOutcome {
 impl Services {
     pub async fn receive_inbound(&self, sms: InboundSms) -> Result<InboundOutcome, ServiceError> {
         let number = self.number(&sms.to).await?.ok_or_else(|| ServiceError::UnknownNumber(sms.to.masked()))?;
-        let settings = self.settings.clone();
+        let settings = self.settings();
         let now = crate::now();
         let outcome = frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move { record_inbound(tx, &settings, &number, &sms, now).await })

@@ -25,10 +25,14 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod inbound;
+pub mod inbox;
 pub mod numbers;
 pub mod outbound;
 pub mod patients;
+pub mod search;
+pub mod sessions;
 pub mod status;
+pub mod templates;
 
 pub use error::ServiceError;
 pub use events::{Event, EventBus, EventKind};
@@ -47,6 +51,41 @@ pub struct PracticeSettings {
     pub default_region: Region,
     /// Public base URL (no trailing slash) that providers call; used for status callbacks.
     pub public_url: Option<String>,
+    /// What happens when a staff text looks like it carries health information.
+    pub phi_guard: PhiGuardMode,
+    /// The practice's time zone: office hours, and night-time notices when a patient's own
+    /// zone is unknown.
+    pub time_zone: chrono_tz::Tz,
+    /// Estimated price of one SMS segment, in US cents, for the composer's cost estimate.
+    pub segment_cost_cents: f64,
+}
+
+/// The PHI guard (DESIGN.md §6): warn and let staff confirm (audited), or block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhiGuardMode {
+    Warn,
+    Block,
+}
+
+impl PhiGuardMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhiGuardMode::Warn => "warn",
+            PhiGuardMode::Block => "block",
+        }
+    }
+}
+
+impl std::str::FromStr for PhiGuardMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "warn" => Ok(PhiGuardMode::Warn),
+            "block" => Ok(PhiGuardMode::Block),
+            other => Err(format!("unknown PHI guard mode {other:?}; expected warn or block")),
+        }
+    }
 }
 
 impl PracticeSettings {
@@ -62,6 +101,9 @@ impl PracticeSettings {
             opt_in_confirmation: format!("{name}: you are subscribed again. Reply HELP for help, STOP to opt out."),
             default_region: Region::US,
             public_url: None,
+            phi_guard: PhiGuardMode::Warn,
+            time_zone: chrono_tz::America::New_York,
+            segment_cost_cents: 0.83,
         }
     }
 }
@@ -91,7 +133,8 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub providers: Providers,
     pub events: EventBus,
-    pub settings: Arc<PracticeSettings>,
+    settings: Arc<std::sync::RwLock<Arc<PracticeSettings>>>,
+    pub session_policy: sessions::SessionPolicy,
     /// Woken when an outbox job is committed, so the dispatcher need not poll fast.
     pub outbox_signal: Arc<Notify>,
     pub retry: delivery::RetryPolicy,
@@ -104,11 +147,23 @@ impl Services {
             store,
             providers,
             events: EventBus::new(),
-            settings: Arc::new(settings),
+            settings: Arc::new(std::sync::RwLock::new(Arc::new(settings))),
+            session_policy: sessions::SessionPolicy::default(),
             outbox_signal: Arc::new(Notify::new()),
             retry: delivery::RetryPolicy::default(),
             numbers: numbers::NumberCache::default(),
         }
+    }
+}
+
+impl Services {
+    /// The practice settings in force now (admins can change them while the server runs).
+    pub fn settings(&self) -> Arc<PracticeSettings> {
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn replace_settings(&self, settings: PracticeSettings) {
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
     }
 }
 

@@ -73,7 +73,7 @@ impl Services {
     }
 
     pub async fn add_number(&self, input: NewNumber, actor: Actor) -> Result<PracticeNumber, ServiceError> {
-        let e164 = E164::parse(&input.e164, self.settings.default_region)
+        let e164 = E164::parse(&input.e164, self.settings().default_region)
             .or_else(|_| E164::parse_strict(&input.e164))
             .map_err(|e| ServiceError::invalid("number", e.to_string()))?;
         let rate = input.rate_limit_per_sec.unwrap_or(DEFAULT_RATE_PER_SEC);

@@ -12,7 +12,7 @@ use frontdesk_store::{StoreResult, WriteTx};
 
 use crate::audit::{self, Actor};
 use crate::events::{Event, EventKind};
-use crate::{ServiceError, Services};
+use crate::{PhiGuardMode, ServiceError, Services};
 
 /// Twilio's limit for one message body, in characters.
 pub const MAX_BODY_CHARS: usize = 1600;
@@ -28,6 +28,8 @@ pub struct SendRequest {
     pub sender_user_id: Option<UserId>,
     pub actor: Actor,
     pub ip: Option<String>,
+    /// The sender saw the PHI warning for these words and confirmed (warn mode; audited).
+    pub phi_confirmed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ pub struct StartRequest {
     pub sender_user_id: Option<UserId>,
     pub actor: Actor,
     pub ip: Option<String>,
+    pub phi_confirmed: bool,
 }
 
 /// Checks what a caller wants to send, naming the field that is wrong.
@@ -102,6 +105,7 @@ impl Services {
     /// Queues a text in an existing conversation.
     pub async fn send_message(&self, req: SendRequest) -> Result<Message, ServiceError> {
         validate_content(&req.body, &req.media_urls)?;
+        let phi = self.phi_check(&req.body, req.sender, req.phi_confirmed)?;
         let providers = self.providers.kinds();
         let now = crate::now();
         let message = frontdesk_store::write(&*self.store, move |tx| {
@@ -109,7 +113,7 @@ impl Services {
                 let Some(mut conversation) = tx.conversation_by_id(req.conversation_id).await? else {
                     return Ok(Err(ServiceError::NotFound("conversation".into())));
                 };
-                queue_in_conversation(tx, &mut conversation, &providers, req, now).await
+                queue_in_conversation(tx, &mut conversation, &providers, req, phi, now).await
             })
         })
         .await??;
@@ -120,7 +124,8 @@ impl Services {
     /// Texts a number, joining its thread's open conversation or opening a new one.
     pub async fn start_conversation(&self, req: StartRequest) -> Result<Message, ServiceError> {
         validate_content(&req.body, &req.media_urls)?;
-        let to = E164::parse(&req.to, self.settings.default_region)
+        let phi = self.phi_check(&req.body, req.sender, req.phi_confirmed)?;
+        let to = E164::parse(&req.to, self.settings().default_region)
             .map_err(|e| ServiceError::invalid("to", e.to_string()))?;
         let number = self.sending_number(req.from.as_deref()).await?;
         let providers = self.providers.kinds();
@@ -141,7 +146,7 @@ impl Services {
                     }
                 };
                 let send = req_into_send(req, conversation.id);
-                queue_in_conversation(tx, &mut conversation, &providers, send, now).await
+                queue_in_conversation(tx, &mut conversation, &providers, send, phi, now).await
             })
         })
         .await??;
@@ -152,13 +157,40 @@ impl Services {
     async fn sending_number(&self, from: Option<&str>) -> Result<PracticeNumber, ServiceError> {
         match from {
             Some(raw) => {
-                let e164 = E164::parse(raw, self.settings.default_region)
+                let e164 = E164::parse(raw, self.settings().default_region)
                     .map_err(|e| ServiceError::invalid("from", e.to_string()))?;
                 self.number(&e164).await?.ok_or_else(|| ServiceError::UnknownNumber(e164.masked()))
             }
             None => self.store.list_numbers().await?.into_iter().next().ok_or_else(|| {
                 ServiceError::invalid("from", "this practice has no numbers yet; add one with `frontdesk number add`")
             }),
+        }
+    }
+
+    /// The PHI guard (DESIGN.md §6) for texts people write. Returns what was confirmed, to be
+    /// audited with the send; refuses per the practice's mode. Automation sends the practice's
+    /// own wording and is not checked.
+    fn phi_check(&self, body: &str, sender: SenderKind, confirmed: bool) -> Result<Option<String>, ServiceError> {
+        if !matches!(sender, SenderKind::Staff | SenderKind::Api) {
+            return Ok(None);
+        }
+        let findings = frontdesk_domain::phi::detect_phi(body);
+        if findings.is_empty() {
+            return Ok(None);
+        }
+        let sentence = frontdesk_domain::phi::describe(&findings);
+        match self.settings().phi_guard {
+            PhiGuardMode::Block => Err(ServiceError::PhiBlocked(format!(
+                "{sentence} This practice does not send health information by text: send a secure form instead, or reword the message."
+            ))),
+            PhiGuardMode::Warn if !confirmed => Err(ServiceError::PhiWarning(format!(
+                "{sentence} Texts are not a secure channel. Send anyway only if the patient agreed to receive this by text."
+            ))),
+            PhiGuardMode::Warn => {
+                let mut kinds: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
+                kinds.dedup();
+                Ok(Some(kinds.join(",")))
+            }
         }
     }
 
@@ -181,6 +213,7 @@ fn req_into_send(req: StartRequest, conversation_id: ConversationId) -> SendRequ
         sender_user_id: req.sender_user_id,
         actor: req.actor,
         ip: req.ip,
+        phi_confirmed: req.phi_confirmed,
     }
 }
 
@@ -191,6 +224,7 @@ async fn queue_in_conversation(
     conversation: &mut Conversation,
     providers: &[ProviderKind],
     req: SendRequest,
+    phi_confirmed: Option<String>,
     now: DateTime<Utc>,
 ) -> StoreResult<Result<Message, ServiceError>> {
     let Some(thread) = tx.thread_by_id(conversation.thread_id).await? else {
@@ -226,6 +260,17 @@ async fn queue_in_conversation(
     }
     tx.update_conversation(conversation).await?;
     tx.touch_thread(thread.id, now).await?;
+    if let Some(kinds) = phi_confirmed {
+        let mut entry = audit::entry(
+            &req.actor,
+            "message.phi_confirmed",
+            Some(format!("message:{}", message.id)),
+            req.ip.clone(),
+            now,
+        );
+        entry.detail = Some(format!("kinds={kinds}"));
+        tx.insert_audit(&entry).await?;
+    }
     tx.insert_audit(&audit::entry(&req.actor, "message.send", Some(format!("message:{}", message.id)), req.ip, now))
         .await?;
     Ok(Ok(message))

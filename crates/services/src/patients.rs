@@ -49,7 +49,7 @@ impl Services {
         let phone = match input.phone.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(raw) => Some(
-                E164::parse(raw, self.settings.default_region)
+                E164::parse(raw, self.settings().default_region)
                     .map_err(|e| ServiceError::invalid("phone", e.to_string()))?,
             ),
         };

@@ -593,7 +593,7 @@ macro_rules! define_backend {
                 Ok(UserSecurity {
                     totp_secret: crate::common::statement::open_totp_secret(vault, user_id, sealed.as_deref())?,
                     totp_enabled: get(r, "", "totp_enabled")?,
-                    failed_logins: get::<i64>(r, "", "failed_logins")? as i32,
+                    failed_logins: get(r, "", "failed_logins")?,
                     locked_until: opt_ts(r, "", "locked_until")?,
                 })
             }

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::session::client_ip;
 
 /// The API token that authenticated a request.
 #[derive(Debug, Clone, Copy)]
@@ -102,14 +103,6 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Api
             .map(|Query(v)| ApiQuery(v))
             .map_err(|e: QueryRejection| ApiError::invalid("query", e.body_text()))
     }
-}
-
-fn client_ip(parts_headers: &axum::http::HeaderMap) -> Option<String> {
-    parts_headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|s| s.trim().to_string())
 }
 
 // ---- views -------------------------------------------------------------------------------
@@ -291,6 +284,9 @@ pub struct ReplyRequest {
     pub body: String,
     #[serde(default)]
     pub media_urls: Vec<String>,
+    /// Send even though the PHI guard warned (`phi_warning`); audited. Ignored in block mode.
+    #[serde(default)]
+    pub confirm_phi: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -303,6 +299,9 @@ pub struct NewMessageRequest {
     pub from: Option<String>,
     #[serde(default)]
     pub media_urls: Vec<String>,
+    /// Send even though the PHI guard warned (`phi_warning`); audited. Ignored in block mode.
+    #[serde(default)]
+    pub confirm_phi: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -398,6 +397,7 @@ pub async fn reply(
             sender_user_id: None,
             actor: principal.actor(),
             ip: client_ip(&headers),
+            phi_confirmed: req.confirm_phi,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(message.into())))
@@ -422,6 +422,7 @@ pub async fn start_conversation(
             sender_user_id: None,
             actor: principal.actor(),
             ip: client_ip(&headers),
+            phi_confirmed: req.confirm_phi,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(message.into())))

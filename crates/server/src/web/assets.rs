@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 const FILES: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
     ("simulator.js", "text/javascript; charset=utf-8", include_str!("../../static/simulator.js")),
+    ("dashboard.js", "text/javascript; charset=utf-8", include_str!("../../static/dashboard.js")),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

@@ -70,6 +70,10 @@ impl From<ServiceError> for ApiError {
                 ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_number", message)
             },
             ServiceError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            ServiceError::Unauthorized(_) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
+            ServiceError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            ServiceError::PhiWarning(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "phi_warning", message),
+            ServiceError::PhiBlocked(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "phi_blocked", message),
             ServiceError::ProviderMissing(_) => ApiError::new(StatusCode::CONFLICT, "provider_missing", message),
             ServiceError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "database unavailable");

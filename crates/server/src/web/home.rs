@@ -38,7 +38,7 @@ pub async fn index(State(state): State<AppState>) -> Response {
         .map(|ns| ns.into_iter().map(|n| format!("{} ({})", n.e164.as_str(), n.provider)).collect())
         .unwrap_or_default();
     render(
-        &HomePage { practice: &state.services.settings.name, simulator: state.simulator.is_some(), numbers },
+        &HomePage { practice: &state.services.settings().name, simulator: state.simulator.is_some(), numbers },
         StatusCode::OK,
     )
 }

@@ -11,12 +11,17 @@ use axum::routing::{get, post};
 use frontdesk_services::Services;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+pub mod admin;
 pub mod api;
 pub mod assets;
+pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod home;
 pub mod ops;
+pub mod pages;
 pub mod security;
+pub mod session;
 pub mod simulator;
 pub mod sse;
 pub mod webhooks;
@@ -72,8 +77,15 @@ pub fn router(state: AppState) -> Router {
         .route("/bandwidth", post(webhooks::bandwidth))
         .layer(DefaultBodyLimit::max(webhooks::MAX_WEBHOOK_BYTES));
 
+    // Everything a person signs in for: one session layer (session lookup + CSRF) in front.
+    let staff = Router::new()
+        .merge(auth::routes())
+        .merge(dashboard::routes())
+        .merge(admin::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), session::layer));
+
     let mut app = Router::new()
-        .route("/", get(home::index))
+        .merge(staff)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -48,7 +48,7 @@ struct SimulatorPage<'a> {
 async fn page(State(state): State<AppState>) -> Response {
     let Some(sim) = &state.simulator else { return super::home::not_found().await };
     render(
-        &SimulatorPage { practice: &state.services.settings.name, practice_number: sim.practice_number.as_str() },
+        &SimulatorPage { practice: &state.services.settings().name, practice_number: sim.practice_number.as_str() },
         StatusCode::OK,
     )
 }
@@ -90,7 +90,7 @@ async fn send(
             "the simulator only accepts texts from its own page",
         ));
     }
-    let from = E164::parse(&form.from, state.services.settings.default_region)
+    let from = E164::parse(&form.from, state.services.settings().default_region)
         .or_else(|_| E164::parse_strict(&form.from))
         .map_err(|e| ApiError::invalid("from", e.to_string()))?;
     if form.body.trim().is_empty() {
@@ -118,7 +118,7 @@ struct EventsQuery {
 async fn events(State(state): State<AppState>, Query(q): Query<EventsQuery>) -> Response {
     let Some(sim) = &state.simulator else { return super::home::not_found().await };
     let Ok(phone) =
-        E164::parse(&q.phone, state.services.settings.default_region).or_else(|_| E164::parse_strict(&q.phone))
+        E164::parse(&q.phone, state.services.settings().default_region).or_else(|_| E164::parse_strict(&q.phone))
     else {
         return ApiError::invalid("phone", "not a phone number").into_response();
     };

@@ -176,7 +176,7 @@ macro_rules! staff_reads {
                 patient_cols!(),
                 " FROM patients WHERE mrn_index = $1 ORDER BY created_at, id LIMIT 50"
             ))
-            .bind(vault.blind_index("mrn", mrn))
+            .bind(vault.blind_index(crate::common::MRN_INDEX, mrn))
             .fetch_all(ex)
             .await
             .map_err(db_err)?;
