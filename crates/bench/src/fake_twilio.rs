@@ -26,6 +26,8 @@ pub struct Accepted {
     pub from: String,
     pub body: String,
     pub date_created: String,
+    /// Our message id, read from the StatusCallback URL (`...?m={id}`), when there was one.
+    pub message_id: Option<String>,
     /// When the request arrived.
     pub arrived: Instant,
     /// When the 201 was sent.
@@ -47,11 +49,19 @@ pub struct Record {
     /// Create requests being answered right now, and the most ever at once.
     pub in_flight: u64,
     pub max_in_flight: u64,
+    /// Slow answers (crash mode) in progress right now.
+    pub slow_in_progress: u64,
 }
 
 struct Shared {
     latency: Duration,
     failure_share: f64,
+    /// Crash mode: a Create is recorded as accepted the moment it arrives (Twilio has the
+    /// message whether or not the answer reaches the caller), never refused, and every
+    /// `slow_every`-th answer is held back for `slow`, so kills land mid hand-off.
+    record_on_arrival: bool,
+    slow_every: u64,
+    slow: Duration,
     record: Mutex<Record>,
 }
 
@@ -63,7 +73,33 @@ pub struct FakeTwilio {
 
 impl FakeTwilio {
     pub async fn start(latency: Duration, failure_share: f64) -> anyhow::Result<FakeTwilio> {
-        let shared = Arc::new(Shared { latency, failure_share, record: Mutex::new(Record::default()) });
+        FakeTwilio::start_with(Shared {
+            latency,
+            failure_share,
+            record_on_arrival: false,
+            slow_every: 0,
+            slow: Duration::ZERO,
+            record: Mutex::new(Record::default()),
+        })
+        .await
+    }
+
+    /// The crash scenario's provider: accepts everything, records on arrival, and answers
+    /// every `slow_every`-th Create only after `slow`.
+    pub async fn start_for_crash(slow_every: u64, slow: Duration) -> anyhow::Result<FakeTwilio> {
+        FakeTwilio::start_with(Shared {
+            latency: Duration::ZERO,
+            failure_share: 0.0,
+            record_on_arrival: true,
+            slow_every,
+            slow,
+            record: Mutex::new(Record::default()),
+        })
+        .await
+    }
+
+    async fn start_with(shared: Shared) -> anyhow::Result<FakeTwilio> {
+        let shared = Arc::new(shared);
         let app = Router::new()
             .route("/2010-04-01/Accounts/{sid}/Messages.json", get(list).post(create))
             .with_state(shared.clone());
@@ -106,6 +142,43 @@ async fn create(State(shared): State<Arc<Shared>>, Path(_sid): Path<String>, bod
         tokio::time::sleep(shared.latency).await;
         return error(StatusCode::BAD_REQUEST, 21604, "A 'To', 'From' and 'Body' are required");
     };
+    let message_id = field("StatusCallback").and_then(|u| u.split_once("?m=").map(|(_, id)| id.to_string()));
+    if shared.record_on_arrival {
+        let sid = format!("SM{:032x}", rand::random::<u128>());
+        let date_created = rfc2822(SystemTime::now());
+        let slow = {
+            let mut rec = lock(&shared);
+            rec.creates += 1;
+            rec.attempts_by_sender.entry(from.clone()).or_default().push(arrived);
+            rec.accepted.push(Accepted {
+                sid: sid.clone(),
+                to: to.clone(),
+                from: from.clone(),
+                body: text.clone(),
+                date_created: date_created.clone(),
+                message_id,
+                arrived,
+                answered: arrived,
+            });
+            shared.slow_every > 0 && rec.creates.is_multiple_of(shared.slow_every)
+        };
+        if slow {
+            lock(&shared).slow_in_progress += 1;
+            // Decremented also when the caller hangs up and this future is dropped.
+            struct Guard(Arc<Shared>);
+            impl Drop for Guard {
+                fn drop(&mut self) {
+                    lock(&self.0).slow_in_progress -= 1;
+                }
+            }
+            let _guard = Guard(shared.clone());
+            tokio::time::sleep(shared.slow).await;
+        }
+        let view = json!({"sid": sid, "status": "queued", "to": to, "from": from, "body": text,
+            "num_segments": "1", "date_created": date_created, "date_updated": date_created,
+            "direction": "outbound-api", "api_version": "2010-04-01"});
+        return (StatusCode::CREATED, axum::Json(view)).into_response();
+    }
     // Decide the answer up front; the randomness is per request.
     let (roll, retry_after_0, which_5xx) = {
         let mut rng = rand::rng();
@@ -153,7 +226,7 @@ async fn create(State(shared): State<Arc<Shared>>, Path(_sid): Path<String>, bod
         "api_version": "2010-04-01",
     });
     let answered = Instant::now();
-    lock(&shared).accepted.push(Accepted { sid, to, from, body: text, date_created, arrived, answered });
+    lock(&shared).accepted.push(Accepted { sid, to, from, body: text, date_created, message_id, arrived, answered });
     (StatusCode::CREATED, axum::Json(view)).into_response()
 }
 

@@ -11,9 +11,14 @@
 //! `frontdesk-bench outbound` enqueues messages through the API across many rate-limited
 //! senders and lets the real dispatcher hand them to a fake, slow, often-refusing Twilio in
 //! this process (`fake_twilio`); `frontdesk-bench live` holds SSE subscribers on
-//! `/api/v1/events` while the inbound generator runs. See docs/BENCHMARKS.md.
+//! `/api/v1/events` while the inbound generator runs. `frontdesk-bench crash` kills the server
+//! with SIGKILL under mixed load, restarts it on the same data, and checks for losses and
+//! duplicates; `frontdesk-bench dataset` generates a million messages through the store and
+//! measures the dashboard's reads on them. See docs/BENCHMARKS.md.
 
 mod api;
+mod crash;
+mod dataset;
 mod disk;
 mod fake_twilio;
 mod live;
@@ -48,6 +53,15 @@ enum Command {
     Outbound(outbound::OutboundArgs),
     /// SSE subscribers on /api/v1/events while inbound webhooks run at a fixed rate.
     Live(live::LiveArgs),
+    /// kill -9 the server under mixed inbound and outbound load, restart it, repeat; then
+    /// check that nothing acknowledged was lost and nothing was sent twice.
+    Crash(crash::CrashArgs),
+    /// Generate 100,000 conversations and 1,000,000 messages through the store, then
+    /// measure the inbox, conversation page and search reads, and resident memory.
+    Dataset(dataset::DatasetArgs),
+    /// The measuring half of `dataset` (started by it; not for direct use).
+    #[command(hide = true)]
+    DatasetMeasure(dataset::MeasureArgs),
     /// Only the raw durable-write rate of the disk under DIR.
     Disk {
         #[arg(long, default_value = ".")]
@@ -113,6 +127,9 @@ fn main() -> ExitCode {
         Command::Inbound(args) => runtime().and_then(|rt| rt.block_on(inbound(args))),
         Command::Outbound(args) => runtime().and_then(|rt| rt.block_on(outbound::run(args))),
         Command::Live(args) => runtime().and_then(|rt| rt.block_on(live::run(args))),
+        Command::Crash(args) => runtime().and_then(|rt| rt.block_on(crash::run(args))),
+        Command::Dataset(args) => runtime().and_then(|rt| rt.block_on(dataset::run(args))),
+        Command::DatasetMeasure(args) => runtime().and_then(|rt| rt.block_on(dataset::measure_main(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

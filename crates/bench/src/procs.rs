@@ -125,7 +125,12 @@ impl FrontdeskConfig<'_> {
 
     /// `frontdesk number add`, then `frontdesk serve`, then waits for `/readyz`.
     pub async fn start(&self) -> anyhow::Result<Server> {
-        let log = self.data_dir.join("frontdesk.log");
+        self.register_numbers()?;
+        self.serve(&self.data_dir.join("frontdesk.log")).await
+    }
+
+    /// `frontdesk number add` for the practice number and the extra numbers.
+    pub fn register_numbers(&self) -> anyhow::Result<()> {
         let output = self
             .command()
             .args(["number", "add", self.practice_number, "--provider", "twilio", "--rate", "500"])
@@ -141,7 +146,13 @@ impl FrontdeskConfig<'_> {
         for (number, rate) in &self.numbers {
             self.cli(&["number", "add", number, "--provider", "twilio", "--rate", &rate.to_string()])?;
         }
-        let log_file = std::fs::File::create(&log)?;
+        Ok(())
+    }
+
+    /// `frontdesk serve` (its output appended to `log`), then waits for `/readyz`.
+    pub async fn serve(&self, log: &Path) -> anyhow::Result<Server> {
+        let log = log.to_path_buf();
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
         let child = self
             .command()
             .arg("serve")

@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: NumberCommand,
     },
+    /// Manage departments (conversations are routed to them; staff can be limited to them).
+    Department {
+        #[command(subcommand)]
+        command: DepartmentCommand,
+    },
     /// Show how a text would be encoded and split into segments, as JSON.
     Segments {
         /// The text (quote it).
@@ -53,6 +58,31 @@ enum Command {
     },
     /// Write a consistent copy of the database to FILE (SQLite).
     Backup { file: PathBuf },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Copy all data from a SQLite database into an empty PostgreSQL database, then compare
+    /// the row counts of every table. Stop the server first; keep the same master key.
+    Copy {
+        /// The SQLite database to read (opened read-only), e.g. sqlite:///srv/frontdesk-data/frontdesk.db.
+        #[arg(long, value_name = "SQLITE_URL")]
+        from: String,
+        /// The empty PostgreSQL database to fill, e.g. postgres://frontdesk@db.internal/frontdesk.
+        #[arg(long, value_name = "POSTGRES_URL")]
+        to: String,
+        /// Read and count everything and check the target, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows per INSERT statement.
+        #[arg(long, default_value_t = frontdesk_store::copy::DEFAULT_BATCH_SIZE, value_name = "ROWS")]
+        batch_size: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -73,6 +103,15 @@ enum TokenCommand {
     /// Create an API token and print it (only this once) on stdout.
     Create {
         #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DepartmentCommand {
+    /// Add a department and print its id on stdout, e.g. `frontdesk department add "Billing"`.
+    Add {
+        /// The name (1 to 60 characters, unique regardless of case).
         name: String,
     },
 }
@@ -146,6 +185,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("Added {} ({}, {} msg/s).", added.e164.as_str(), added.provider, added.rate_limit_per_sec);
             Ok(())
         }
+        Command::Department { command: DepartmentCommand::Add { name } } => {
+            let core = Core::open(&load()?).await?;
+            let added = core.services.add_department_as(&name, Actor::System, None).await?;
+            eprintln!("Added the department {:?}.", added.name);
+            println!("{}", added.id);
+            Ok(())
+        }
         Command::Backup { file } => {
             let core = Core::open(&load()?).await?;
             core.services.store.backup(&file).await.with_context(|| format!("backup to {} failed", file.display()))?;
@@ -155,6 +201,105 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Db { command: DbCommand::Copy { from, to, dry_run, batch_size } } => {
+            db_copy(&from, &to, dry_run, batch_size).await
+        }
+    }
+}
+
+async fn db_copy(from: &str, to: &str, dry_run: bool, batch_size: usize) -> anyhow::Result<()> {
+    use frontdesk_store::copy::{self, CopyOptions, Progress};
+    use std::io::Write as _;
+
+    if !copy::is_sqlite_url(from) {
+        bail!(
+            "--from must be a SQLite database (sqlite://PATH), not {}; `db copy` moves data from SQLite to PostgreSQL only",
+            redact_url(from)
+        );
+    }
+    if !copy::is_postgres_url(to) {
+        bail!(
+            "--to must be a PostgreSQL database (postgres://USER@HOST/DB), not {}; `db copy` moves data from SQLite to PostgreSQL only",
+            redact_url(to)
+        );
+    }
+    eprintln!("{} {} to {}", if dry_run { "Dry run: reading" } else { "Copying" }, redact_url(from), redact_url(to));
+    let live = std::io::stderr().is_terminal();
+    let mut on_progress = |p: &Progress<'_>| {
+        let rate = if p.rows > 0 { format!("{:>9} rows/s", group(p.rows_per_sec() as u64)) } else { String::new() };
+        let line = format!("  {:<18} {:>10} / {:<10} {rate}", p.table, group(p.rows), group(p.total));
+        let mut err = std::io::stderr().lock();
+        if p.done {
+            let _ = writeln!(err, "{}{line}", if live { "\r\x1b[2K" } else { "" });
+        } else if live {
+            let _ = write!(err, "\r\x1b[2K{line}");
+            let _ = err.flush();
+        }
+    };
+    let options = CopyOptions { dry_run, batch_size };
+    let report = copy::sqlite_to_postgres(from, to, &options, &mut on_progress).await?;
+
+    println!("{:<18} {:>12} {:>12}  check", "table", "sqlite", if dry_run { "read" } else { "postgres" });
+    for t in &report.tables {
+        let other = match t.target {
+            Some(n) => n,
+            None => t.copied,
+        };
+        println!(
+            "{:<18} {:>12} {:>12}  {}",
+            t.table,
+            group(t.source),
+            group(other),
+            if t.matches() { "ok" } else { "MISMATCH" }
+        );
+    }
+    let total: u64 = report.total_rows();
+    let secs = report.elapsed.as_secs_f64();
+    if !report.verified() {
+        let names: Vec<&str> = report.mismatches().iter().map(|t| t.table).collect();
+        bail!("verification failed: the row counts differ for {}", names.join(", "));
+    }
+    if dry_run {
+        eprintln!(
+            "Dry run finished in {secs:.1}s: {} rows readable; the target is reachable and empty{}. Nothing was written.",
+            group(total),
+            if report.target_had_schema { "" } else { " (its schema will be created by the copy)" }
+        );
+    } else {
+        eprintln!(
+            "Copied {} rows in {secs:.1}s; every table has the same number of rows on both sides.\n\
+             Next: point FRONTDESK_DATABASE_URL at the PostgreSQL database and start frontdesk with the SAME master key.",
+            group(total)
+        );
+    }
+    Ok(())
+}
+
+/// 1234567 as "1,234,567".
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The URL with any password replaced, for messages.
+fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].find(':') {
+            Some(colon) => format!("{}{}:***{}", &url[..scheme_end], &authority[..colon], &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 

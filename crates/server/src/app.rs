@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::keys::{self, KeySource};
 use crate::web::{self, AppState, simulator::SimulatorWeb};
-use crate::workers::{dispatcher::Dispatcher, gauges, snooze};
+use crate::workers::{dispatcher::Dispatcher, event_relay, gauges, snooze};
 
 /// The store and services over a data directory, without the web layer: what every CLI
 /// command needs.
@@ -135,6 +135,19 @@ fn practice_settings(settings: &Settings) -> PracticeSettings {
     practice
 }
 
+/// How long a claimed job stays reserved. It must outlast a provider call by a wide margin:
+/// a lease that expires while its send is still in flight lets another instance take the
+/// job (it would reconcile, but the provider may not list the message yet). So it is at
+/// least three times the longest provider timeout, and never under 5 s.
+fn lease_secs(settings: &Settings) -> u64 {
+    let longest_timeout = [settings.twilio.timeout_secs, settings.telnyx.timeout_secs, settings.bandwidth.timeout_secs]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(15);
+    settings.dispatcher.lease_secs.max(longest_timeout * 3).max(5)
+}
+
 /// One Prometheus recorder per process (tests start several apps in one process).
 fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -216,11 +229,12 @@ impl App {
         let dispatcher = Dispatcher::new(
             self.services.clone(),
             self.settings.dispatcher.provider_concurrency,
-            Duration::from_secs(self.settings.dispatcher.lease_secs.max(30)),
+            Duration::from_secs(lease_secs(&self.settings)),
         );
         workers.spawn(dispatcher.run(stop_rx.clone()));
         workers.spawn(gauges::run(self.services.clone(), stop_rx.clone()));
         workers.spawn(snooze::run(self.services.clone(), stop_rx.clone()));
+        workers.spawn(event_relay::run(self.services.clone(), stop_rx.clone()));
         if let Some(mut reports) = self.simulator_reports.take() {
             let services = self.services.clone();
             let mut stop = stop_rx.clone();

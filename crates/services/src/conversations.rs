@@ -78,6 +78,27 @@ impl Services {
         id: ConversationId,
         ip: Option<String>,
     ) -> Result<ConversationPage, ServiceError> {
+        self.load_conversation_page(ctx, id, ip, true).await
+    }
+
+    /// The same page refetched by an open dashboard after a live event: part of the view
+    /// already audited, so not audited again (the audit log would otherwise fill with one
+    /// entry per delivery status). Access is checked again all the same.
+    pub async fn refresh_conversation_page(
+        &self,
+        ctx: &StaffContext,
+        id: ConversationId,
+    ) -> Result<ConversationPage, ServiceError> {
+        self.load_conversation_page(ctx, id, None, false).await
+    }
+
+    async fn load_conversation_page(
+        &self,
+        ctx: &StaffContext,
+        id: ConversationId,
+        ip: Option<String>,
+        audited: bool,
+    ) -> Result<ConversationPage, ServiceError> {
         let summary = self.visible_conversation(ctx, id).await?;
         let store = &self.store;
         let contact_id = summary.contact.id;
@@ -92,16 +113,21 @@ impl Services {
         let now = crate::now();
         let entry = audit::entry(&actor, "conversation.view", Some(format!("conversation:{id}")), ip, now);
         let mark_read = summary.conversation.unread_count > 0 && ctx.can_act_on(&summary.conversation);
-        frontdesk_store::write(&*self.store, move |tx| {
-            Box::pin(async move {
-                if mark_read && let Some(mut c) = tx.conversation_by_id(id).await? {
-                    c.unread_count = 0;
-                    tx.update_conversation(&c).await?;
-                }
-                tx.insert_audit(&entry).await
+        if mark_read || audited {
+            frontdesk_store::write(&*self.store, move |tx| {
+                Box::pin(async move {
+                    if mark_read && let Some(mut c) = tx.conversation_by_id(id).await? {
+                        c.unread_count = 0;
+                        tx.update_conversation(&c).await?;
+                    }
+                    if audited {
+                        tx.insert_audit(&entry).await?;
+                    }
+                    Ok(())
+                })
             })
-        })
-        .await?;
+            .await?;
+        }
         let others = others.into_iter().filter(|o| o.conversation.id != id && ctx.can_see(&o.conversation)).collect();
         Ok(ConversationPage { summary, messages, notes, patients, consent, others })
     }
@@ -115,7 +141,7 @@ impl Services {
         ip: Option<String>,
     ) -> Result<Conversation, ServiceError> {
         ctx.require_can_act()?;
-        let summary = self.visible_conversation(ctx, id).await?;
+        self.visible_conversation(ctx, id).await?;
         match &change {
             ConversationChange::Assign(Some(user_id)) => {
                 let user = self.store.user_by_id(*user_id).await?;
@@ -137,7 +163,8 @@ impl Services {
                 return Err(ServiceError::invalid("until", "choose a time in the future"));
             }
             ConversationChange::LinkPatient(Some(p)) => {
-                if self.store.patient_by_id(*p).await?.is_none() {
+                let exists = self.store.patient_by_id(*p).await?.is_some();
+                if !exists {
                     return Err(ServiceError::invalid("patient", "no such patient"));
                 }
             }
@@ -147,7 +174,6 @@ impl Services {
         let actor = Actor::User(ctx.user.id);
         let action = change.action();
         let detail = describe_change(&change);
-        let _ = summary;
         let updated = frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
                 let Some(mut c) = tx.conversation_by_id(id).await? else {
@@ -155,6 +181,12 @@ impl Services {
                 };
                 apply_change(&mut c, &change, now);
                 tx.update_conversation(&c).await?;
+                if let ConversationChange::LinkPatient(Some(patient_id)) = change {
+                    // The phone now belongs to this patient too: the next episode finds them.
+                    if let Some(thread) = tx.thread_by_id(c.thread_id).await? {
+                        tx.link_contact_patient(thread.contact_id, patient_id).await?;
+                    }
+                }
                 let mut entry = audit::entry(&actor, action, Some(format!("conversation:{id}")), ip, now);
                 entry.detail = detail;
                 tx.insert_audit(&entry).await?;

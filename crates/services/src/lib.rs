@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod audit;
 pub mod conversations;
 pub mod delivery;
+pub mod departments;
 pub mod error;
 pub mod events;
 pub mod inbound;

@@ -73,6 +73,21 @@ impl Services {
     }
 
     pub async fn add_number(&self, input: NewNumber, actor: Actor) -> Result<PracticeNumber, ServiceError> {
+        self.add_number_in(input, None, actor).await
+    }
+
+    /// Adds a number whose new conversations go to `department` (admin page).
+    pub async fn add_number_in(
+        &self,
+        input: NewNumber,
+        department: Option<frontdesk_domain::model::DepartmentId>,
+        actor: Actor,
+    ) -> Result<PracticeNumber, ServiceError> {
+        if let Some(d) = department
+            && !self.store.list_departments().await?.iter().any(|k| k.id == d)
+        {
+            return Err(ServiceError::invalid("department", format!("no department with id {d}")));
+        }
         let e164 = E164::parse(&input.e164, self.settings().default_region)
             .or_else(|_| E164::parse_strict(&input.e164))
             .map_err(|e| ServiceError::invalid("number", e.to_string()))?;
@@ -97,7 +112,7 @@ impl Services {
             e164,
             provider: input.provider,
             messaging_service_sid: input.messaging_service_sid,
-            default_department_id: None,
+            default_department_id: department,
             rate_limit_per_sec: rate,
             created_at: now,
         };

@@ -323,6 +323,21 @@ impl Services {
         Ok(Enrolment { secret_base32: secret, otpauth_url, qr_svg })
     }
 
+    /// The enrolment already started and not yet confirmed, shown again (a reload, or a
+    /// mistyped code), so the person need not scan a new QR code.
+    pub async fn pending_totp_enrolment(&self, user: &User) -> Result<Option<Enrolment>, ServiceError> {
+        let security = self.store.user_security(user.id).await?;
+        let Some(secret) = security.totp_secret.filter(|_| !security.totp_enabled) else { return Ok(None) };
+        let totp = totp(&secret, &user.email, &self.settings().name)?;
+        let otpauth_url = totp.to_url().map_err(|e| ServiceError::Internal(format!("TOTP URL: {e}")))?;
+        let qr_svg = qrcode::QrCode::new(otpauth_url.as_bytes())
+            .map_err(|e| ServiceError::Internal(format!("QR code: {e}")))?
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(200, 200)
+            .build();
+        Ok(Some(Enrolment { secret_base32: secret, otpauth_url, qr_svg }))
+    }
+
     /// Turns two-factor on once the person proves their app shows the right code, marks this
     /// session verified, and returns fresh recovery codes (shown once).
     pub async fn confirm_totp_enrolment(

@@ -1258,6 +1258,18 @@ macro_rules! define_backend {
             async fn backup(&self, path: &std::path::Path) -> crate::StoreResult<()> {
                 self.do_backup(path).await
             }
+
+            async fn broadcast(&self, payload: &str) -> crate::StoreResult<()> {
+                self.do_broadcast(payload).await
+            }
+
+            async fn listen(&self) -> crate::StoreResult<Option<tokio::sync::mpsc::Receiver<String>>> {
+                self.do_listen().await
+            }
+
+            async fn try_singleton(&self, name: &str) -> crate::StoreResult<Option<crate::SingletonLease>> {
+                self.do_try_singleton(name).await
+            }
         }
     };
 }
@@ -1845,6 +1857,12 @@ macro_rules! sqlx_write_tx {
                 department: &frontdesk_domain::model::Department,
             ) -> crate::StoreResult<()> {
                 q::insert_department(self.parts().0, department).await
+            }
+
+            async fn rename_department(&mut self, id: uuid::Uuid, name: &str) -> crate::StoreResult<()> {
+                let n =
+                    q::exec_statement(self.parts().0, &crate::common::statement::rename_department(id, name)).await?;
+                crate::common::one_row(n, "department", id)
             }
 
             async fn upsert_contact(

@@ -26,6 +26,7 @@ use frontdesk_domain::model::*;
 use frontdesk_domain::{E164, MessageStatus};
 
 mod common;
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 pub mod vault;
@@ -103,6 +104,8 @@ pub trait WriteTx: Send {
     async fn number_by_id(&mut self, id: NumberId) -> StoreResult<Option<PracticeNumber>>;
     async fn insert_number(&mut self, number: &PracticeNumber) -> StoreResult<()>;
     async fn insert_department(&mut self, department: &Department) -> StoreResult<()>;
+    /// Renames a department; an error naming it when there is no such department.
+    async fn rename_department(&mut self, id: DepartmentId, name: &str) -> StoreResult<()>;
 
     /// Finds the contact for a phone number, creating it (not opted out) if new.
     async fn upsert_contact(&mut self, phone: &E164, at: DateTime<Utc>) -> StoreResult<Contact>;
@@ -309,9 +312,45 @@ pub trait Store: Send + Sync {
     async fn list_templates(&self) -> StoreResult<Vec<Template>>;
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
 
+    /// Sends `payload` to every instance sharing this database (PostgreSQL `NOTIFY`). SQLite
+    /// has one process per database, so there is no one to tell: a no-op.
+    async fn broadcast(&self, payload: &str) -> StoreResult<()>;
+
+    /// Payloads broadcast by any instance (including this one), from now on; `None` where
+    /// the backend has no other instances (SQLite). Survives connection losses.
+    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<String>>>;
+
+    /// Tries to become the one instance running the singleton job `name` (PostgreSQL: an
+    /// advisory lock on a dedicated connection, released when the holder dies). SQLite:
+    /// always granted. `None` while another instance holds it.
+    async fn try_singleton(&self, name: &str) -> StoreResult<Option<SingletonLease>>;
+
     /// Writes a consistent copy of the whole database to `path` (SQLite: `VACUUM INTO`).
     /// PostgreSQL answers with an error that points to `pg_dump`.
     async fn backup(&self, path: &Path) -> StoreResult<()>;
+}
+
+/// Proof of holding a singleton role (see [`Store::try_singleton`]); the role is released
+/// when this is dropped or its holder's connection dies.
+pub struct SingletonLease {
+    check: Box<dyn FnMut() -> BoxFuture<'static, bool> + Send>,
+}
+
+impl SingletonLease {
+    pub(crate) fn new(check: Box<dyn FnMut() -> BoxFuture<'static, bool> + Send>) -> SingletonLease {
+        SingletonLease { check }
+    }
+
+    /// Whether the role is still ours (PostgreSQL: the lock's connection is alive).
+    pub async fn still_held(&mut self) -> bool {
+        (self.check)().await
+    }
+}
+
+impl std::fmt::Debug for SingletonLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SingletonLease").finish_non_exhaustive()
+    }
 }
 
 /// Opens the store named by `url` (`sqlite://PATH` or `postgres://...`), creating the

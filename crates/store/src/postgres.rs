@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt as _;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::mpsc;
 
 use frontdesk_domain::model::OutboxJob;
 
@@ -23,6 +25,19 @@ use crate::vault::Vault;
 use crate::{StoreError, StoreResult, WriteOp};
 
 const MAX_CONNECTIONS: u32 = 16;
+/// The NOTIFY channel live events travel on between instances.
+const EVENTS_CHANNEL: &str = "frontdesk_events";
+
+/// A stable 64-bit advisory-lock key for a singleton's name (FNV-1a: fixed across builds
+/// and instances, unlike the std hasher).
+fn singleton_key(name: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in b"frontdesk:".iter().chain(name.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Output = Box<dyn Any + Send>;
@@ -133,6 +148,74 @@ impl PgStore {
     async fn do_ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
         Ok(())
+    }
+
+    async fn do_broadcast(&self, payload: &str) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(EVENTS_CHANNEL)
+            .bind(payload)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn do_listen(&self) -> StoreResult<Option<mpsc::Receiver<String>>> {
+        let mut listener = PgListener::connect_with(&self.pool).await.map_err(db_err)?;
+        listener.listen(EVENTS_CHANNEL).await.map_err(db_err)?;
+        let (tx, rx) = mpsc::channel(4096);
+        tokio::spawn(async move {
+            loop {
+                // `recv` reconnects by itself after a lost connection (notifications sent
+                // meanwhile are lost: live views refetch on the next event anyway).
+                match listener.recv().await {
+                    Ok(n) => {
+                        if tx.send(n.payload().to_string()).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "PostgreSQL event listener failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        if tx.is_closed() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+
+    async fn do_try_singleton(&self, name: &str) -> StoreResult<Option<crate::SingletonLease>> {
+        // A dedicated connection, taken out of the pool: the advisory lock lives exactly as
+        // long as it does, so a dead holder's role frees itself.
+        let mut conn = self.pool.acquire().await.map_err(db_err)?.detach();
+        let key = singleton_key(name);
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(db_err)?;
+        if !got {
+            let _ = conn.close().await;
+            return Ok(None);
+        }
+        let conn = Arc::new(tokio::sync::Mutex::new(conn));
+        Ok(Some(crate::SingletonLease::new(Box::new(move || {
+            let conn = conn.clone();
+            Box::pin(async move {
+                let mut c = conn.lock().await;
+                sqlx::query_scalar::<_, bool>(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() \
+                     AND granted AND ((classid::bigint << 32) | objid::bigint) = $1)",
+                )
+                .bind(key)
+                .fetch_one(&mut *c)
+                .await
+                .unwrap_or(false)
+            })
+        }))))
     }
 
     async fn do_backup(&self, _path: &Path) -> StoreResult<()> {

@@ -172,6 +172,20 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// One process owns a SQLite database: nobody else to tell.
+    async fn do_broadcast(&self, _payload: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn do_listen(&self) -> StoreResult<Option<mpsc::Receiver<String>>> {
+        Ok(None)
+    }
+
+    /// One process owns a SQLite database, so it is always the singleton.
+    async fn do_try_singleton(&self, _name: &str) -> StoreResult<Option<crate::SingletonLease>> {
+        Ok(Some(crate::SingletonLease::new(Box::new(|| Box::pin(async { true })))))
+    }
+
     async fn do_backup(&self, path: &Path) -> StoreResult<()> {
         if path.exists() {
             return Err(StoreError::Other(format!(

@@ -19,6 +19,7 @@ conformance!(
     user_security_round_trip_and_sealed,
     update_user_and_list_users,
     user_departments_and_recovery_codes,
+    departments_rename_round_trip_and_missing,
     notes_oldest_first_and_sealed,
     templates_upsert_conflict_delete,
     settings_put_overwrite_missing,
@@ -545,6 +546,56 @@ async fn templates_upsert_conflict_delete(h: Harness) {
     assert!(w(&s, move |tx| Box::pin(async move { tx.delete_template(id).await })).await.is_err());
     let ghost = new_id();
     assert!(w(&s, move |tx| Box::pin(async move { tx.delete_template(ghost).await })).await.is_err());
+}
+
+// ---- departments -------------------------------------------------------------------------
+
+async fn departments_rename_round_trip_and_missing(h: Harness) {
+    let s = h.store.clone();
+    let front = department("Front desk");
+    let billing = department("Billing");
+    let (a, b) = (front.clone(), billing.clone());
+    w(&s, move |tx| {
+        Box::pin(async move {
+            tx.insert_department(&a).await?;
+            tx.insert_department(&b).await
+        })
+    })
+    .await
+    .unwrap();
+    let sorted = |mut list: Vec<Department>| {
+        list.sort_by_key(|d| d.id);
+        list
+    };
+
+    // A rename changes the name only; the other department is untouched.
+    let id = front.id;
+    w(&s, move |tx| Box::pin(async move { tx.rename_department(id, "Reception · 2nd floor").await })).await.unwrap();
+    let renamed = Department { name: "Reception · 2nd floor".into(), ..front.clone() };
+    assert_eq!(sorted(s.list_departments().await.unwrap()), sorted(vec![renamed.clone(), billing.clone()]));
+
+    // Renaming to the same name again is fine (one row matched).
+    w(&s, move |tx| Box::pin(async move { tx.rename_department(id, "Reception · 2nd floor").await })).await.unwrap();
+
+    // A missing department is an error naming it, and nothing changes.
+    let ghost = new_id();
+    let err = w(&s, move |tx| Box::pin(async move { tx.rename_department(ghost, "Ghost").await })).await.unwrap_err();
+    assert!(err.to_string().contains(&ghost.to_string()), "{err}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert_eq!(sorted(s.list_departments().await.unwrap()), sorted(vec![renamed, billing.clone()]));
+
+    // A failed rename inside a transaction rolls back the rest of it.
+    let bid = billing.id;
+    let err = w(&s, move |tx| {
+        Box::pin(async move {
+            tx.rename_department(bid, "Accounts").await?;
+            tx.rename_department(ghost, "Ghost").await
+        })
+    })
+    .await;
+    assert!(err.is_err());
+    let names: Vec<String> = s.list_departments().await.unwrap().into_iter().map(|d| d.name).collect();
+    assert!(names.contains(&"Billing".to_string()), "{names:?}");
 }
 
 // ---- settings ----------------------------------------------------------------------------

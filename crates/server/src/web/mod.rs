@@ -95,5 +95,7 @@ pub fn router(state: AppState) -> Router {
     if state.simulator.is_some() {
         app = app.merge(simulator::routes());
     }
-    app.fallback(home::not_found).layer(middleware::from_fn(security::headers)).with_state(state)
+    app.fallback(home::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
+        .with_state(state)
 }

@@ -33,3 +33,51 @@ pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
+
+/// `GET /events` for the signed-in dashboard: the same events, only for conversations this
+/// person may see (checked per event, so a change of department takes effect at once), each
+/// with `attention: true` when it is a patient's text for them or for the unassigned queue
+/// (the page's title badge, sound and notification). Still ids only: the page fetches what
+/// it shows through the session-checked pages.
+pub async fn staff_events(
+    State(state): State<AppState>,
+    staff: super::session::Staff,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let services = state.services.clone();
+    let ctx = staff.ctx.clone();
+    let raw = BroadcastStream::new(state.services.events.subscribe());
+    let stream = futures::StreamExt::filter_map(raw, move |item| {
+        let services = services.clone();
+        let ctx = ctx.clone();
+        async move {
+            let event = match item {
+                Ok(event) => event,
+                Err(BroadcastStreamRecvError::Lagged(n)) => {
+                    return Some(Ok(SseEvent::default().event("lagged").data(format!("{{\"missed\":{n}}}"))));
+                }
+            };
+            let mut attention = false;
+            if let Some(id) = event.conversation_id {
+                match services.store.conversation_summary(id).await {
+                    Ok(Some(s)) if ctx.can_see(&s.conversation) => {
+                        attention = event.kind == frontdesk_services::EventKind::MessageReceived
+                            && s.conversation.assignee_id.is_none_or(|a| a == ctx.user.id);
+                    }
+                    Ok(_) => return None,
+                    // The page refetches on any event; an unreadable one is passed on bare.
+                    Err(_) => {}
+                }
+            }
+            let kind =
+                serde_json::to_value(event.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let data = serde_json::json!({
+                "kind": kind,
+                "conversation_id": event.conversation_id,
+                "message_id": event.message_id,
+                "attention": attention,
+            });
+            Some(Ok(SseEvent::default().event(kind).data(data.to_string())))
+        }
+    });
+    Sse::new(Box::pin(stream)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

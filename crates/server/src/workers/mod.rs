@@ -1,9 +1,11 @@
 //! Background work, each a loop that stops when the shutdown signal flips:
 //! - [`dispatcher`]: hands queued messages to providers, within each sender's rate limit;
 //! - [`gauges`]: refreshes metrics read from the database (queue depth);
-//! - [`snooze`]: reopens snoozed conversations when their time comes.
+//! - [`snooze`]: the scheduler (one instance at a time): reopens snoozed conversations;
+//! - [`event_relay`]: live events to and from other instances on the same PostgreSQL.
 
 pub mod dispatcher;
+pub mod event_relay;
 pub mod gauges;
 pub mod snooze;
 

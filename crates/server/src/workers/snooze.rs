@@ -1,4 +1,6 @@
-//! Reopens snoozed conversations when their time comes, so they return to the inbox.
+//! The scheduler: reopens snoozed conversations when their time comes, so they return to
+//! the inbox. With several instances only one runs it (a store singleton; PostgreSQL: an
+//! advisory lock), and another takes over within a few seconds when that one dies.
 
 use std::time::Duration;
 
@@ -6,13 +8,39 @@ use frontdesk_services::Services;
 
 use super::Shutdown;
 
+/// How often the scheduler looks for due work, and how often a standby instance tries to
+/// take the role over.
+const TICK: Duration = Duration::from_secs(5);
+
 pub async fn run(services: Services, mut shutdown: Shutdown) {
+    let mut lease = None;
     loop {
-        if let Err(e) = services.wake_snoozed().await {
-            tracing::warn!(error = %e, "could not reopen snoozed conversations");
+        if lease.is_none() {
+            lease = match services.store.try_singleton("scheduler").await {
+                Ok(l) => {
+                    if l.is_some() {
+                        tracing::info!("this instance runs the scheduler");
+                    }
+                    l
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not ask for the scheduler role");
+                    None
+                }
+            };
+        }
+        if let Some(held) = lease.as_mut() {
+            if held.still_held().await {
+                if let Err(e) = services.wake_snoozed().await {
+                    tracing::warn!(error = %e, "could not reopen snoozed conversations");
+                }
+            } else {
+                tracing::warn!("lost the scheduler role (database connection lost); will try to take it again");
+                lease = None;
+            }
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(20)) => {}
+            _ = tokio::time::sleep(TICK) => {}
             _ = shutdown.changed() => return,
         }
     }

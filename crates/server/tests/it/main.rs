@@ -2,7 +2,11 @@
 //! fake Twilio (and fakes of Telnyx and Bandwidth in `providers`). One binary, so the app crate is linked once.
 
 mod api;
+mod auth;
+mod authz;
+mod cluster;
 mod consent;
+mod dashboard;
 mod inbound;
 mod ops;
 mod outbound;

@@ -160,6 +160,23 @@ async fn list(State(state): State<Arc<FakeState>>, Query(q): Query<Vec<(String, 
     Json(json!({ "messages": messages }))
 }
 
+impl Shared {
+    fn marker(&self) -> String {
+        format!("{}#{}", self.database_url, self.master_key)
+    }
+
+    fn is_populated(&self) -> bool {
+        POPULATED.lock().unwrap().contains(&self.marker())
+    }
+
+    fn mark_populated(&self) {
+        POPULATED.lock().unwrap().push(self.marker());
+    }
+}
+
+/// Shared databases whose first instance has already set them up.
+static POPULATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
@@ -178,11 +195,30 @@ pub struct Options {
     /// Base URL of a fake Bandwidth API; when set, Bandwidth is configured and
     /// [`BANDWIDTH_NUMBER`] added.
     pub bandwidth_api_base: Option<String>,
+    /// Another instance's database (and its master key and fake Twilio) to share, for
+    /// several-instance tests; SQLite in a fresh data dir when absent.
+    pub shared: Option<Shared>,
+    pub lease_secs: u64,
+}
+
+/// What several instances of one practice share.
+#[derive(Clone)]
+pub struct Shared {
+    pub database_url: String,
+    pub master_key: String,
+    pub twilio: FakeTwilio,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { simulator: false, twilio_timeout_secs: 2, telnyx_api_base: None, bandwidth_api_base: None }
+        Options {
+            simulator: false,
+            twilio_timeout_secs: 2,
+            telnyx_api_base: None,
+            bandwidth_api_base: None,
+            shared: None,
+            lease_secs: 300,
+        }
     }
 }
 
@@ -192,13 +228,21 @@ impl TestApp {
     }
 
     pub async fn start_with(options: Options) -> TestApp {
-        let twilio = FakeTwilio::start().await;
+        let twilio = match &options.shared {
+            Some(shared) => shared.twilio.clone(),
+            None => FakeTwilio::start().await,
+        };
         let data_dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let mut settings =
             Settings { data_dir: data_dir.path().to_path_buf(), public_url: Some(base.clone()), ..Settings::default() };
+        if let Some(shared) = &options.shared {
+            settings.database_url = Some(shared.database_url.clone());
+            settings.master_key = Some(shared.master_key.clone());
+        }
+        settings.dispatcher.lease_secs = options.lease_secs;
         settings.twilio.account_sid = Some(ACCOUNT_SID.into());
         settings.twilio.auth_token = Some(AUTH_TOKEN.into());
         settings.twilio.api_base = Some(twilio.base.clone());
@@ -228,7 +272,8 @@ impl TestApp {
         settings.dispatcher.retry_cap_secs = 1;
         settings.dispatcher.max_attempts = 4;
         let app = App::build(settings).await.expect("app builds");
-        assert!(app.bootstrap_admin.is_some(), "a fresh data dir gets a first admin");
+        let first_instance = options.shared.as_ref().is_none_or(|s| !s.is_populated());
+        assert_eq!(app.bootstrap_admin.is_some(), first_instance, "only a fresh database gets a first admin");
         let services = app.services.clone();
         let input = NewNumber {
             e164: PRACTICE.into(),
@@ -236,7 +281,9 @@ impl TestApp {
             messaging_service_sid: None,
             rate_limit_per_sec: Some(200.0),
         };
-        services.add_number(input, Actor::System).await.unwrap();
+        if first_instance {
+            services.add_number(input, Actor::System).await.unwrap();
+        }
         for (configured, e164, provider) in [
             (options.telnyx_api_base.is_some(), TELNYX_NUMBER, ProviderKind::Telnyx),
             (options.bandwidth_api_base.is_some(), BANDWIDTH_NUMBER, ProviderKind::Bandwidth),
@@ -260,7 +307,18 @@ impl TestApp {
             .await
             .unwrap();
         });
+        if let Some(shared) = &options.shared {
+            shared.mark_populated();
+        }
         TestApp { base, http: reqwest::Client::new(), token, twilio, data_dir, stop: Some(stop), handle: Some(handle) }
+    }
+
+    /// Ends the server abruptly, as a crash would: nothing is finished or handed over.
+    pub fn kill(mut self) -> TempDir {
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+        self.data_dir
     }
 
     /// Stops the server and hands back its data directory (deleted when dropped).

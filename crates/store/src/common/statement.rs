@@ -250,6 +250,10 @@ pub(crate) fn upsert_template(t: &Template) -> Statement {
     )
 }
 
+pub(crate) fn rename_department(id: Uuid, name: &str) -> Statement {
+    Statement::new("UPDATE departments SET name = $2 WHERE id = $1", vec![Param::Uuid(id), Param::Text(name.into())])
+}
+
 pub(crate) fn delete_template(id: Uuid) -> Statement {
     Statement::new("DELETE FROM templates WHERE id = $1", vec![Param::Uuid(id)])
 }

@@ -349,6 +349,10 @@ impl WriteTx for SqliteTx {
         inserted(changes, "a department with this id")
     }
 
+    async fn rename_department(&mut self, id: DepartmentId, name: &str) -> StoreResult<()> {
+        updated(self.run(&statement::rename_department(id, name))?, "department", id)
+    }
+
     async fn upsert_contact(&mut self, phone: &E164, at: DateTime<Utc>) -> StoreResult<Contact> {
         let created =
             self.query_opt(sql::UPSERT_CONTACT, &[&new_id(), &phone.as_str(), &false, &ms(at)], map_contact)?;
