@@ -1,7 +1,8 @@
 // Shared setup for the browser tests: Debian's Chromium, a server started by run.sh, and
 // watchers that fail a test on console errors or failed requests.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -12,7 +13,8 @@ if (!BASE_URL || !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(B
   throw new Error("FRONTDESK_URL must be a loopback http://host:port; run the tests with e2e/run.sh");
 }
 
-export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), "..", "screenshots");
+// Kept in the repository (docs/screenshots, at its root) so the docs show the pages as they are.
+export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "docs", "screenshots");
 mkdirSync(SCREENSHOTS, { recursive: true });
 
 export const VIEWPORTS = [
@@ -93,4 +95,40 @@ let next = 10;
 export function patientNumber(offset) {
   const n = String(offset + next++).padStart(2, "0");
   return { typed: `(212) 555-01${n}`, e164: `+1212555 01${n}`.replace(" ", "") };
+}
+
+// ---- accessibility: axe-core ----
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const BLOCKING = new Set(["serious", "critical"]);
+
+/// Runs axe-core on the page as it is now and fails on any violation of impact "serious" or
+/// "critical"; the rest (moderate, minor) are printed. `name` labels the output.
+///
+/// axe is injected with `page.evaluate` of its source: the pages' CSP (`script-src 'self'`)
+/// refuses `page.addScriptTag({ content })` in Chromium (an inline <script>, blocked and logged
+/// as a console error), while DevTools evaluation is not subject to the page's CSP. So the CSP
+/// stays in force (no `bypassCSP`) and the test sees the page as a person's browser does.
+export async function checkA11y(page, name, { exclude = [] } = {}) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) {
+    await page.evaluate(AXE_SOURCE);
+  }
+  const violations = await page.evaluate(async (exclude) => {
+    const context = exclude.length ? { include: [document], exclude: exclude.map((s) => [s]) } : document;
+    const result = await window.axe.run(context, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })),
+    }));
+  }, exclude);
+  const describe = (v) =>
+    `${v.impact} ${v.id} (${v.help}):\n` + v.nodes.map((n) => `    ${n.target}\n      ${(n.summary || "").replace(/\n/g, "\n      ")}`).join("\n");
+  const blocking = violations.filter((v) => BLOCKING.has(v.impact));
+  const other = violations.filter((v) => !BLOCKING.has(v.impact));
+  if (other.length) console.log(`axe ${name}: ${other.length} lesser finding(s)\n` + other.map(describe).join("\n"));
+  if (!violations.length) console.log(`axe ${name}: no violations`);
+  assert.deepEqual(blocking.map(describe), [], `axe ${name}: serious or critical violations`);
+  return violations;
 }

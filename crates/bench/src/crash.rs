@@ -87,7 +87,12 @@ async fn api_sender(
         if stop.load(Ordering::Relaxed) || Instant::now() > limit {
             break;
         }
-        let body = format!("Crash c{cycle} t{task} n{i} {}", crate::random_alnum(10));
+        // Letters only: a random run like "a1c5" reads as a lab result to the PHI guard (422).
+        let tag: String = {
+            let mut rng = rand::rng();
+            (0..10).map(|_| char::from(b'a' + rng.random_range(0..26u8))).collect()
+        };
+        let body = format!("Crash c{cycle} t{task} n{i} {tag}");
         let to = api_patient(cycle * 1000 + task * 100 + i);
         let req = json!({"to": to, "body": body});
         let result = api::call(

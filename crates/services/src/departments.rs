@@ -31,11 +31,14 @@ impl Services {
             .list_departments()
             .await?
             .into_iter()
-            .any(|d| Some(d.id) != except && d.name.to_lowercase() == lower);
-        if taken {
-            return Err(ServiceError::Conflict(format!("a department named \"{name}\" already exists")));
+            .find(|d| Some(d.id) != except && d.name.to_lowercase() == lower);
+        match taken {
+            Some(d) => Err(ServiceError::Conflict(format!(
+                "there is already a department named \"{}\"; choose another name (capitals do not count)",
+                d.name
+            ))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Adds a department (admins only).

@@ -77,6 +77,11 @@ pub struct Enrolment {
 }
 
 const SIGN_IN_FAILED: &str = "the email or password is not right";
+/// Failed sign-in attempts (passwords and codes) one client may make per window; the next
+/// one is refused until the window ends. Successes do not count, so a practice behind one address
+/// is not locked out by its own morning rush.
+pub const SIGN_IN_FAILURES_PER_WINDOW: i64 = 10;
+const THROTTLE_WINDOW_MS: i64 = 60_000;
 const RECOVERY_CODES: usize = 10;
 
 fn locked_message(until: DateTime<Utc>) -> ServiceError {
@@ -382,6 +387,24 @@ impl Services {
         })
         .await?;
         Ok(codes)
+    }
+
+    /// Whether `client` (an address) has used up its failed attempts for now.
+    pub async fn sign_in_throttled(&self, client: &str) -> Result<bool, ServiceError> {
+        let now = crate::now().timestamp_millis();
+        let hits = self.store.counter(&format!("sign-in:{client}"), now, THROTTLE_WINDOW_MS).await?;
+        Ok(hits > SIGN_IN_FAILURES_PER_WINDOW)
+    }
+
+    /// Counts a failed attempt from `client`; true when it used up the allowance.
+    pub async fn count_sign_in_failure(&self, client: &str) -> Result<bool, ServiceError> {
+        let key = format!("sign-in:{client}");
+        let now = crate::now().timestamp_millis();
+        let hits = frontdesk_store::write(&*self.store, move |tx| {
+            Box::pin(async move { tx.hit_counter(&key, now, THROTTLE_WINDOW_MS).await })
+        })
+        .await?;
+        Ok(hits > SIGN_IN_FAILURES_PER_WINDOW)
     }
 
     pub(crate) async fn audit_now(

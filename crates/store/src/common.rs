@@ -1255,6 +1255,17 @@ macro_rules! define_backend {
                 q::setting(self.reader(), key).await
             }
 
+            async fn counter(&self, key: &str, now_ms: i64, window_ms: i64) -> crate::StoreResult<i64> {
+                let hits: Option<i64> = sqlx::query_scalar(crate::common::statement::COUNTER)
+                    .bind(key)
+                    .bind(now_ms)
+                    .bind(window_ms)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(crate::common::db_err)?;
+                Ok(hits.unwrap_or(0))
+            }
+
             async fn backup(&self, path: &std::path::Path) -> crate::StoreResult<()> {
                 self.do_backup(path).await
             }
@@ -2119,6 +2130,31 @@ macro_rules! sqlx_write_tx {
             async fn delete_template(&mut self, id: uuid::Uuid) -> crate::StoreResult<()> {
                 let n = q::exec_statement(self.parts().0, &crate::common::statement::delete_template(id)).await?;
                 crate::common::one_row(n, "template", id)
+            }
+
+            async fn reserve_send_slot(
+                &mut self,
+                number_id: uuid::Uuid,
+                interval_us: i64,
+                now_us: i64,
+            ) -> crate::StoreResult<i64> {
+                sqlx::query_scalar(crate::common::statement::RESERVE_SEND_SLOT)
+                    .bind(number_id)
+                    .bind(now_us)
+                    .bind(interval_us)
+                    .fetch_one(self.parts().0)
+                    .await
+                    .map_err(crate::common::db_err)
+            }
+
+            async fn hit_counter(&mut self, key: &str, now_ms: i64, window_ms: i64) -> crate::StoreResult<i64> {
+                sqlx::query_scalar(crate::common::statement::HIT_COUNTER)
+                    .bind(key)
+                    .bind(now_ms)
+                    .bind(window_ms)
+                    .fetch_one(self.parts().0)
+                    .await
+                    .map_err(crate::common::db_err)
             }
 
             async fn put_setting(

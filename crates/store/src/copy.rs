@@ -283,6 +283,12 @@ pub const TABLES: &[Table] = &[
         key: &["term", "patient_id"],
         columns: &[("term", K::Text), ("patient_id", K::Uuid)],
     },
+    Table { name: "send_slots", key: &["number_id"], columns: &[("number_id", K::Uuid), ("next_at_us", K::Int)] },
+    Table {
+        name: "throttle_hits",
+        key: &["key"],
+        columns: &[("key", K::Text), ("window_start", K::Int), ("hits", K::Int)],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -175,6 +175,15 @@ pub trait WriteTx: Send {
     async fn delete_template(&mut self, id: Uuid) -> StoreResult<()>;
     /// Stores a JSON value under `key`, replacing any earlier one.
     async fn put_setting(&mut self, key: &str, value: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Reserves the sender's next send slot, `interval_us` after the previous one and not
+    /// before `now_us` (a GCRA schedule shared by every instance). Returns when (epoch
+    /// microseconds) this send may start.
+    async fn reserve_send_slot(&mut self, number_id: NumberId, interval_us: i64, now_us: i64) -> StoreResult<i64>;
+
+    /// Counts one hit on `key` in a fixed window of `window_ms` (a new window starts once
+    /// the old one is over). Returns the hits in the current window, this one included.
+    async fn hit_counter(&mut self, key: &str, now_ms: i64, window_ms: i64) -> StoreResult<i64>;
 }
 
 /// A conversation with what the inbox needs to show it.
@@ -311,6 +320,9 @@ pub trait Store: Send + Sync {
     async fn session_by_hash(&self, id_hash: &str) -> StoreResult<Option<Session>>;
     async fn list_templates(&self) -> StoreResult<Vec<Template>>;
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Hits on `key` in its current window (0 once the window is over). See
+    /// [`WriteTx::hit_counter`].
+    async fn counter(&self, key: &str, now_ms: i64, window_ms: i64) -> StoreResult<i64>;
 
     /// Sends `payload` to every instance sharing this database (PostgreSQL `NOTIFY`). SQLite
     /// has one process per database, so there is no one to tell: a no-op.

@@ -6,11 +6,6 @@
 //! of the password step answers with the service's one message, so the form never tells
 //! whether an email has an account.
 
-use std::collections::HashMap;
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -19,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use frontdesk_services::ServiceError;
 use frontdesk_services::sessions::{CurrentSession, Enrolment, NextStep};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
 use super::AppState;
@@ -27,64 +21,27 @@ use super::home::render;
 use super::pages::{error_page, message_page};
 use super::session::{self, Pending};
 
-/// Failed sign-in attempts (passwords and codes) one client address may make per minute
-/// before it must wait a minute. Successful sign-ins do not count, so a practice behind one
-/// address is not locked out by its own morning rush.
-pub const FAILURES_PER_MINUTE: u32 = 10;
-const COOL_DOWN: Duration = Duration::from_secs(60);
-
-/// Failed attempts per client address, in memory (one per running app).
-#[derive(Clone)]
-pub struct SignInLimiter {
-    failures: Arc<DefaultKeyedRateLimiter<String>>,
-    blocked: Arc<Mutex<HashMap<String, Instant>>>,
+/// The key failed attempts from this client are counted under (its address, or one shared
+/// key when there is no proxy to report it).
+fn client_key(headers: &HeaderMap) -> String {
+    session::client_ip(headers).unwrap_or_else(|| "local".to_string())
 }
 
-impl SignInLimiter {
-    fn new() -> SignInLimiter {
-        let per_minute = NonZeroU32::new(FAILURES_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
-        SignInLimiter {
-            failures: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
-            blocked: Arc::new(Mutex::new(HashMap::new())),
-        }
-    }
+/// Whether this client must wait before trying again. The counts live in the database, so
+/// every instance sees the same ones. A database error does not lock people out.
+async fn is_blocked(state: &AppState, headers: &HeaderMap) -> bool {
+    state.services.sign_in_throttled(&client_key(headers)).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not read the sign-in throttle");
+        false
+    })
+}
 
-    fn key(headers: &HeaderMap) -> String {
-        session::client_ip(headers).unwrap_or_else(|| "local".to_string())
-    }
-
-    /// Whether this address must wait before trying again.
-    fn is_blocked(&self, headers: &HeaderMap) -> bool {
-        let key = Self::key(headers);
-        let now = Instant::now();
-        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-        match blocked.get(&key) {
-            Some(until) if *until > now => true,
-            Some(_) => {
-                blocked.remove(&key);
-                false
-            }
-            None => false,
-        }
-    }
-
-    /// Counts a failed attempt; true when this one used up the address's allowance.
-    fn failed(&self, headers: &HeaderMap) -> bool {
-        let key = Self::key(headers);
-        if self.failures.len() > 10_000 {
-            self.failures.retain_recent();
-        }
-        if self.failures.check_key(&key).is_ok() {
-            return false;
-        }
-        let now = Instant::now();
-        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-        if blocked.len() > 10_000 {
-            blocked.retain(|_, until| *until > now);
-        }
-        blocked.insert(key, now + COOL_DOWN);
-        true
-    }
+/// Counts a failed attempt; true when it used up the client's allowance.
+async fn failed(state: &AppState, headers: &HeaderMap) -> bool {
+    state.services.count_sign_in_failure(&client_key(headers)).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not count a failed sign-in");
+        false
+    })
 }
 
 pub fn routes() -> Router<AppState> {
@@ -93,7 +50,6 @@ pub fn routes() -> Router<AppState> {
         .route("/login/code", get(code_page).post(code))
         .route("/account/two-factor", get(two_factor_page).post(two_factor_confirm))
         .route("/logout", post(logout))
-        .layer(Extension(SignInLimiter::new()))
 }
 
 /// `next` if it is a path on this site (one leading `/`, no scheme, no backslash tricks).
@@ -208,12 +164,11 @@ async fn login_page(
 
 async fn login(
     State(state): State<AppState>,
-    Extension(limiter): Extension<SignInLimiter>,
     current: Option<Extension<CurrentSession>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if limiter.is_blocked(&headers) {
+    if is_blocked(&state, &headers).await {
         return too_many();
     }
     let next = safe_next(form.next.as_deref());
@@ -231,7 +186,7 @@ async fn login(
             response
         }
         Err(ServiceError::Unauthorized(message)) => {
-            if limiter.failed(&headers) {
+            if failed(&state, &headers).await {
                 return too_many();
             }
             let page = LoginPage {
@@ -287,7 +242,6 @@ async fn code_page(State(state): State<AppState>, pending: Pending, Query(q): Qu
 
 async fn code(
     State(state): State<AppState>,
-    Extension(limiter): Extension<SignInLimiter>,
     pending: Pending,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
@@ -296,13 +250,13 @@ async fn code(
     if pending.current.next != NextStep::SecondFactor {
         return Redirect::to(&step_target(pending.current.next, &next)).into_response();
     }
-    if limiter.is_blocked(&headers) {
+    if is_blocked(&state, &headers).await {
         return too_many();
     }
     match state.services.verify_second_factor(&pending.current, &form.code, pending.ip.clone()).await {
         Ok(()) => Redirect::to(&step_target(NextStep::Done, &next)).into_response(),
         Err(ServiceError::Unauthorized(message)) | Err(ServiceError::Invalid { message, .. }) => {
-            if limiter.failed(&headers) {
+            if failed(&state, &headers).await {
                 return too_many();
             }
             let page = CodePage {
@@ -392,7 +346,6 @@ async fn two_factor_page(State(state): State<AppState>, pending: Pending, Query(
 
 async fn two_factor_confirm(
     State(state): State<AppState>,
-    Extension(limiter): Extension<SignInLimiter>,
     pending: Pending,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
@@ -402,7 +355,7 @@ async fn two_factor_confirm(
     if current.next == NextStep::SecondFactor {
         return Redirect::to(&step_target(current.next, &next)).into_response();
     }
-    if limiter.is_blocked(&headers) {
+    if is_blocked(&state, &headers).await {
         return too_many();
     }
     match state.services.confirm_totp_enrolment(current, &form.code, pending.ip.clone()).await {
@@ -416,7 +369,7 @@ async fn two_factor_confirm(
             response
         }
         Err(ServiceError::Invalid { message, .. }) => {
-            if limiter.failed(&headers) {
+            if failed(&state, &headers).await {
                 return too_many();
             }
             let enrolment = match state.services.pending_totp_enrolment(&current.user).await {

@@ -1,12 +1,15 @@
 //! The outbound dispatcher: claims due outbox jobs under a lease, waits for each sender's rate
 //! limit and a per-provider concurrency slot, and calls `Services::deliver` for each.
 //!
+//! A sender's rate is one schedule in the database (`WriteTx::reserve_send_slot`, a GCRA
+//! row per number), so several instances sending from the same number together keep to its
+//! rate rather than each sending at it.
+//!
 //! Claims are sized to the free delivery slots, so a claimed job starts at once and its lease
 //! (minutes) comfortably covers the rate-limit wait and the provider call; jobs already in
 //! flight in this instance are never started twice even if their lease lapsed.
 
 use std::collections::{HashMap, HashSet};
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +17,6 @@ use chrono::Utc;
 use frontdesk_domain::model::{NumberId, OutboxJob, PracticeNumber, ProviderKind};
 use frontdesk_services::Services;
 use frontdesk_services::delivery::DeliveryOutcome;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -22,9 +24,6 @@ use super::Shutdown;
 
 /// How often to look for due jobs when nothing wakes the dispatcher (retries come due).
 const IDLE_POLL: Duration = Duration::from_millis(500);
-
-/// A sender's limiter and the rate it was built for.
-type RateEntry = (f64, Arc<DefaultDirectRateLimiter>);
 
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -34,7 +33,6 @@ pub struct Dispatcher {
     slots: Arc<Semaphore>,
     total_slots: usize,
     per_provider: Arc<HashMap<ProviderKind, Arc<Semaphore>>>,
-    limiters: Arc<Mutex<HashMap<NumberId, RateEntry>>>,
     in_flight: Arc<Mutex<HashSet<Uuid>>>,
 }
 
@@ -52,7 +50,6 @@ impl Dispatcher {
             slots: Arc::new(Semaphore::new(total_slots)),
             total_slots,
             per_provider: Arc::new(per_provider),
-            limiters: Arc::new(Mutex::new(HashMap::new())),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
         }
     }
@@ -116,7 +113,7 @@ impl Dispatcher {
         let job_id = job.id;
         let number = self.number(job.number_id).await;
         if let Some(number) = &number {
-            self.limiter_for(number).until_ready().await;
+            self.wait_for_send_slot(number).await;
         }
         let provider_slot = number.as_ref().and_then(|n| self.per_provider.get(&n.provider).cloned());
         let _slot = match provider_slot {
@@ -139,26 +136,33 @@ impl Dispatcher {
         self.services.number_by_id(number_id).await.ok().flatten()
     }
 
-    /// The sender's limiter, rebuilt when its configured rate changed.
-    fn limiter_for(&self, number: &PracticeNumber) -> Arc<DefaultDirectRateLimiter> {
-        let rate = number.rate_limit_per_sec;
-        let mut map = self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match map.get(&number.id) {
-            Some((known, limiter)) if (*known - rate).abs() < f64::EPSILON => limiter.clone(),
-            _ => {
-                let limiter = Arc::new(RateLimiter::direct(quota(rate)));
-                map.insert(number.id, (rate, limiter.clone()));
-                limiter
+    /// Waits for this sender's next slot: one every 1/rate seconds, no burst, shared by every
+    /// instance (carriers filter bursts, and a number's rate is the provider's, not ours).
+    async fn wait_for_send_slot(&self, number: &PracticeNumber) {
+        let interval_us = send_interval_us(number.rate_limit_per_sec);
+        let id = number.id;
+        let now_us = Utc::now().timestamp_micros();
+        let reserved = frontdesk_store::write(&*self.services.store, move |tx| {
+            Box::pin(async move { tx.reserve_send_slot(id, interval_us, now_us).await })
+        })
+        .await;
+        let wait_us = match reserved {
+            Ok(slot) => slot - Utc::now().timestamp_micros(),
+            Err(e) => {
+                // Without the shared schedule, keep this instance's own pace at least.
+                tracing::warn!(error = %e, "could not reserve a send slot; pacing locally");
+                interval_us
             }
+        };
+        if wait_us > 0 {
+            tokio::time::sleep(Duration::from_micros(wait_us as u64)).await;
         }
     }
 }
 
-/// A quota of `rate` messages per second with no burst beyond one, so the provider sees an
-/// even stream (carriers filter bursts).
-fn quota(rate: f64) -> Quota {
-    let period = Duration::from_secs_f64(1.0 / rate.clamp(0.001, 100_000.0));
-    Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(NonZeroU32::MIN)
+/// Microseconds between two sends at `rate` messages per second.
+fn send_interval_us(rate: f64) -> i64 {
+    (1_000_000.0 / rate.clamp(0.001, 1_000_000.0)).round() as i64
 }
 
 fn record(outcome: &DeliveryOutcome) {

@@ -71,9 +71,9 @@ impl fmt::Display for Who {
 
 /// A signed-in browser: its cookie and the session's CSRF token.
 #[derive(Clone)]
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Browser {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 // ---- the outcomes ---------------------------------------------------------------------------
@@ -91,6 +91,8 @@ enum Expect {
     Unauthorized,
     Forbidden,
     NotFound,
+    /// Signed out: a redirect to `/login`, and the session no longer opens pages.
+    SignedOut,
 }
 
 impl fmt::Display for Expect {
@@ -102,6 +104,7 @@ impl fmt::Display for Expect {
             Expect::Unauthorized => "401",
             Expect::Forbidden => "403",
             Expect::NotFound => "404",
+            Expect::SignedOut => "signed out (a redirect to /login, the session ended)",
         })
     }
 }
@@ -130,7 +133,7 @@ impl Expect {
             Expect::Reached => {
                 !matches!(got.status, 401 | 403 | 404) && got.status < 500 && !to_login && got.status >= 200
             }
-            Expect::SignIn => to_login,
+            Expect::SignIn | Expect::SignedOut => to_login,
             Expect::Unauthorized => got.status == 401,
             Expect::Forbidden => got.status == 403,
             Expect::NotFound => got.status == 404,
@@ -187,7 +190,13 @@ struct Case {
 }
 
 impl Case {
-    fn new(method: Method, route: &'static str, path: impl Into<String>, surface: Surface, expect: [Expect; 5]) -> Case {
+    fn new(
+        method: Method,
+        route: &'static str,
+        path: impl Into<String>,
+        surface: Surface,
+        expect: [Expect; 5],
+    ) -> Case {
         Case {
             method,
             route,
@@ -225,7 +234,7 @@ impl Case {
     }
 }
 
-use Expect::{Allowed, Forbidden, NotFound, Reached, SignIn, Unauthorized};
+use Expect::{Allowed, Forbidden, NotFound, Reached, SignIn, SignedOut, Unauthorized};
 use Method::{Get, Post};
 
 /// Everyone signed in may; anonymous people are sent to sign in.
@@ -261,7 +270,8 @@ fn table(ids: &Ids) -> Vec<Case> {
         // ---- the inbox (web/dashboard) ----
         Case::new(Get, "/", "/", Session, SIGNED_IN),
         Case::new(Get, "/inbox/rows", "/inbox/rows", Session, SIGNED_IN),
-        Case::new(Get, "/events", "/events", Session, SIGNED_IN).stream(),
+        // An EventSource is told 401, not sent to a sign-in page it cannot follow.
+        Case::new(Get, "/events", "/events", Session, [Unauthorized, Allowed, Allowed, Allowed, Allowed]).stream(),
         Case::new(Get, "/c/{id}", format!("/c/{c}"), Session, READ_CONVERSATION),
         Case::new(Get, "/c/{id}/thread", format!("/c/{c}/thread"), Session, READ_CONVERSATION),
         Case::new(
@@ -269,14 +279,13 @@ fn table(ids: &Ids) -> Vec<Case> {
             "/c/{id}/template/{template_id}",
             format!("/c/{c}/template/{}", ids.template),
             Session,
-            [SignIn, Forbidden, NotFound, Allowed, Allowed],
+            READ_CONVERSATION,
         ),
         Case::new(Post, "/c/{id}/reply", format!("/c/{c}/reply"), Session, ACT_ON_CONVERSATION)
             .form(&[("body", "Thanks, we will call you today.")]),
         Case::new(Post, "/c/{id}/notes", format!("/c/{c}/notes"), Session, ACT_ON_CONVERSATION)
             .form(&[("body", "Called back, left a voicemail.")]),
-        Case::new(Post, "/c/{id}/assign", format!("/c/{c}/assign"), Session, ACT_ON_CONVERSATION)
-            .form(&[("me", "1")]),
+        Case::new(Post, "/c/{id}/assign", format!("/c/{c}/assign"), Session, ACT_ON_CONVERSATION).form(&[("me", "1")]),
         Case::new(Post, "/c/{id}/department", format!("/c/{c}/department"), Session, ACT_ON_CONVERSATION)
             .form(&[("department", &dept)]),
         Case::new(Post, "/c/{id}/status", format!("/c/{c}/status"), Session, ACT_ON_CONVERSATION)
@@ -294,7 +303,8 @@ fn table(ids: &Ids) -> Vec<Case> {
         ),
         Case::new(Post, "/compose/check", "/compose/check", Session, [Forbidden, Allowed, Allowed, Allowed, Allowed])
             .json(json!({"body": "See you at 3pm"})),
-        Case::new(Get, "/new", "/new", Session, [SignIn, Forbidden, Allowed, Allowed, Allowed]),
+        // Auditors see the page (its form is refused when sent, below).
+        Case::new(Get, "/new", "/new", Session, SIGNED_IN),
         Case::new(Post, "/new", "/new", Session, [Forbidden, Forbidden, Allowed, Allowed, Allowed])
             .form(&[("to", "+12127365099"), ("body", "Hello from the practice.")]),
         Case::new(Get, "/search", "/search?q=hello", Session, SIGNED_IN),
@@ -315,7 +325,7 @@ fn table(ids: &Ids) -> Vec<Case> {
             [Forbidden, Reached, Reached, Reached, Reached],
         )
         .form(&[("code", "000000")]),
-        Case::new(Post, "/logout", "/logout", Session, [Forbidden, Allowed, Allowed, Allowed, Allowed]).fresh(),
+        Case::new(Post, "/logout", "/logout", Session, [Forbidden, SignedOut, SignedOut, SignedOut, SignedOut]).fresh(),
         // ---- admin (web/admin) ----
         Case::new(Get, "/admin", "/admin", Session, ADMIN_PAGE),
         Case::new(Get, "/admin/users", "/admin/users", Session, ADMIN_PAGE),
@@ -333,8 +343,11 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/admin/departments/{id}", format!("/admin/departments/{dept}"), Session, ADMIN_POST)
             .form(&[("name", "Front Desk")]),
         Case::new(Get, "/admin/numbers", "/admin/numbers", Session, ADMIN_PAGE),
-        Case::new(Post, "/admin/numbers", "/admin/numbers", Session, ADMIN_POST)
-            .form(&[("number", "+12125550177"), ("provider", "twilio"), ("department", "")]),
+        Case::new(Post, "/admin/numbers", "/admin/numbers", Session, ADMIN_POST).form(&[
+            ("number", "+12125550177"),
+            ("provider", "twilio"),
+            ("department", ""),
+        ]),
         Case::new(Get, "/admin/templates", "/admin/templates", Session, ADMIN_PAGE),
         Case::new(Post, "/admin/templates", "/admin/templates", Session, ADMIN_POST)
             .form(&[("name", "Running late"), ("body", "We are running about 15 minutes late.")]),
@@ -362,7 +375,7 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Get, "/simulator", "/simulator", Public, PUBLIC),
         Case::new(Post, "/simulator/send", "/simulator/send", Public, PUBLIC)
             .json(json!({"from": "+12127365077", "body": "Hello from the simulator"})),
-        Case::new(Get, "/simulator/events", "/simulator/events", Public, PUBLIC).stream(),
+        Case::new(Get, "/simulator/events", "/simulator/events?phone=%2B12127365077", Public, PUBLIC).stream(),
         // ---- the API: bearer tokens only, a session cookie is not enough ----
         Case::new(Get, "/conversations", "/api/v1/conversations", Api, API),
         Case::new(Get, "/conversations/{id}", format!("/api/v1/conversations/{c}"), Api, API),
@@ -400,10 +413,10 @@ fn table(ids: &Ids) -> Vec<Case> {
 
 // ---- the app --------------------------------------------------------------------------------
 
-struct Site {
+pub(crate) struct Site {
     base: String,
-    http: reqwest::Client,
-    services: Services,
+    pub(crate) http: reqwest::Client,
+    pub(crate) services: Services,
     twilio: FakeTwilio,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -411,7 +424,7 @@ struct Site {
 }
 
 impl Site {
-    async fn start() -> Site {
+    pub(crate) async fn start() -> Site {
         let twilio = FakeTwilio::start().await;
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -457,7 +470,7 @@ impl Site {
         Site { base, http, services, twilio, stop: Some(stop), handle: Some(handle), _dir: dir }
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -466,7 +479,7 @@ impl Site {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -482,13 +495,13 @@ impl Site {
     }
 
     /// A session for someone who needs no second factor.
-    async fn session(&self, email: &str) -> Browser {
+    pub(crate) async fn session(&self, email: &str) -> Browser {
         let signed = self.services.sign_in(email, PASSWORD, None).await.unwrap();
         Browser { cookie: format!("fd_session={}", signed.cookie_secret), csrf: signed.session.csrf_token }
     }
 
     /// An admin with two-factor on; returns the recovery codes (one per later session).
-    async fn enrolled_admin(&self, email: &str) -> (Browser, Vec<String>) {
+    pub(crate) async fn enrolled_admin(&self, email: &str) -> (Browser, Vec<String>) {
         self.services.create_user(email, "Ada Admin", Role::Admin, PASSWORD, Actor::System).await.unwrap();
         let signed = self.services.sign_in(email, PASSWORD, None).await.unwrap();
         let current = self.services.current_session(&signed.cookie_secret).await.unwrap().unwrap();
@@ -730,7 +743,8 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
         .staff_context(services.store.user_by_email("admin@clinic.test").await.unwrap().unwrap())
         .await
         .unwrap();
-    let template = services.save_template(&admin_ctx, None, "Welcome", "Hi {first_name}!", None).await.unwrap();
+    let template =
+        services.save_template(&admin_ctx, None, "Welcome", "Hello, this is the practice.", None).await.unwrap();
     let doomed = services.save_template(&admin_ctx, None, "Old", "An old template.", None).await.unwrap();
     let patient = services
         .create_patient(
@@ -761,10 +775,8 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
     let cases = table(&ids);
 
     // 3. The table covers every declared route.
-    let covered: BTreeSet<(String, String)> = cases
-        .iter()
-        .map(|c| (if c.method == Get { "GET" } else { "POST" }.to_string(), full_route(c)))
-        .collect();
+    let covered: BTreeSet<(String, String)> =
+        cases.iter().map(|c| (if c.method == Get { "GET" } else { "POST" }.to_string(), full_route(c))).collect();
     let declared = declared_routes();
     assert!(declared.len() >= 50, "the router sources were read: {declared:?}");
     let missing: Vec<_> = declared.difference(&covered).collect();
@@ -814,6 +826,15 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
                 _ => browser_of(who),
             };
             let got = site.send(case, browser.as_ref(), true).await;
+            if expected == SignedOut
+                && let Some(b) = &browser
+            {
+                let home = Case::new(Get, "/", "/", Surface::Session, SIGNED_IN);
+                let after = site.send(&home, Some(b), false).await;
+                if !SignIn.matches(&after) {
+                    failures.push(format!("GET / after signing out as {who}: expected {SignIn}, got {after}"));
+                }
+            }
             if !expected.matches(&got) {
                 failures.push(format!(
                     "{:?} {} ({}) as {who}: expected {expected}, got {got}",
@@ -825,14 +846,6 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
         summary_rows.push(format!("{:<5} {:<40} {}", format!("{:?}", case.method), full_route(case), row.join(" ")));
     }
     eprintln!("method route                                    anon aud lim staff admin\n{}", summary_rows.join("\n"));
-
-    // Server-Sent Events for the dashboard want a session, and say 401 (not a redirect) to an
-    // EventSource without one.
-    let events = Case::new(Get, "/events", "/events", Surface::Session, PUBLIC).stream();
-    let got = site.send(&events, None, false).await;
-    if got.status != 401 {
-        failures.push(format!("GET /events (text/event-stream) as anonymous: expected 401, got {got}"));
-    }
 
     // The API with its bearer token works (the 401s above are about the missing token).
     let (_, token) = services.create_api_token("authz", None, Actor::System).await.unwrap();

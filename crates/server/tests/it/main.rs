@@ -7,6 +7,7 @@ mod authz;
 mod cluster;
 mod consent;
 mod dashboard;
+mod departments;
 mod inbound;
 mod ops;
 mod outbound;

@@ -265,3 +265,20 @@ pub(crate) fn put_setting(key: &str, value: &str, at: chrono::DateTime<chrono::U
         vec![Param::Text(key.into()), Param::Text(value.into()), Param::Int(ms(at))],
     )
 }
+
+/// GCRA over one row per sender: the slot handed out is the later of "now" and the stored
+/// next slot; the row moves one interval past it. One statement, so concurrent instances
+/// serialise on the row and never get the same slot.
+pub(crate) const RESERVE_SEND_SLOT: &str = "INSERT INTO send_slots (number_id, next_at_us) VALUES ($1, $2 + $3) \
+     ON CONFLICT (number_id) DO UPDATE SET next_at_us = \
+     (CASE WHEN send_slots.next_at_us > $2 THEN send_slots.next_at_us ELSE $2 END) + $3 \
+     RETURNING next_at_us - $3 AS slot";
+
+/// A fixed-window counter: the window restarts (at 1 hit) once `window_ms` has passed.
+pub(crate) const HIT_COUNTER: &str = "INSERT INTO throttle_hits (key, window_start, hits) VALUES ($1, $2, 1) \
+     ON CONFLICT (key) DO UPDATE SET \
+     hits = CASE WHEN throttle_hits.window_start <= $2 - $3 THEN 1 ELSE throttle_hits.hits + 1 END, \
+     window_start = CASE WHEN throttle_hits.window_start <= $2 - $3 THEN $2 ELSE throttle_hits.window_start END \
+     RETURNING hits";
+
+pub(crate) const COUNTER: &str = "SELECT hits FROM throttle_hits WHERE key = $1 AND window_start > $2 - $3";

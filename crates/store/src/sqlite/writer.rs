@@ -683,6 +683,16 @@ impl WriteTx for SqliteTx {
         updated(self.run(&statement::delete_template(id))?, "template", id)
     }
 
+    async fn reserve_send_slot(&mut self, number_id: NumberId, interval_us: i64, now_us: i64) -> StoreResult<i64> {
+        self.query_opt(statement::RESERVE_SEND_SLOT, &[&number_id, &now_us, &interval_us], |r| get(r, "slot"))?
+            .ok_or_else(|| StoreError::Other("the send slot was not returned".into()))
+    }
+
+    async fn hit_counter(&mut self, key: &str, now_ms: i64, window_ms: i64) -> StoreResult<i64> {
+        self.query_opt(statement::HIT_COUNTER, &[&key, &now_ms, &window_ms], |r| get(r, "hits"))?
+            .ok_or_else(|| StoreError::Other("the counter was not returned".into()))
+    }
+
     async fn put_setting(&mut self, key: &str, value: &str, at: DateTime<Utc>) -> StoreResult<()> {
         self.run(&statement::put_setting(key, value, at)).map(|_| ())
     }
