@@ -622,8 +622,14 @@ fn declared_routes() -> BTreeSet<(String, String)> {
             // Methods: `get(`, `post(` ... up to the call's closing `)` (approximated by the
             // next `.route(` or `;`, whichever comes first).
             let call = rest.split(';').next().unwrap_or(rest);
-            for (method, token) in [("GET", "get("), ("POST", "post(")] {
-                if call.contains(token) {
+            for (method, token) in
+                [("GET", "get("), ("POST", "post("), ("PUT", "put("), ("PATCH", "patch("), ("DELETE", "delete(")]
+            {
+                // `get(handler)` or `.post(handler)`, not `target(` or `delete_template(`.
+                let declared = call
+                    .match_indices(token)
+                    .any(|(at, _)| call[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_')));
+                if declared {
                     out.insert((method.to_string(), format!("{prefix}{route}")));
                 }
             }

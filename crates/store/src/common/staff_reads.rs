@@ -48,6 +48,18 @@ macro_rules! staff_reads {
             }
         }
 
+        /// `ORDER BY` of an inbox view (the same in the id page and the joined result).
+        fn inbox_order(order: crate::InboxOrder) -> &'static str {
+            match order {
+                // Ties at the same millisecond are ordered by id so pages are stable.
+                crate::InboxOrder::Newest => " ORDER BY c.last_message_at DESC, c.id DESC",
+                crate::InboxOrder::LongestWaiting => {
+                    " ORDER BY CASE WHEN c.waiting_since IS NULL THEN 1 ELSE 0 END, c.waiting_since, \
+                     c.last_message_at DESC, c.id DESC"
+                }
+            }
+        }
+
         pub(crate) async fn list_conversations<'e, E>(
             ex: E,
             vault: &Vault,
@@ -56,18 +68,17 @@ macro_rules! staff_reads {
         where
             E: sqlx::Executor<'e, Database = Db>,
         {
-            let mut b = sqlx::QueryBuilder::<Db>::new(summary_select!());
+            // The page's ids first, from the conversations table alone (a covering index
+            // serves the common views); only those few rows are then joined to their
+            // thread, contact, number, patient and newest message. Joining first would
+            // build every matching row before the LIMIT.
+            let mut b = sqlx::QueryBuilder::<Db>::new(concat!(summary_select!(), " WHERE c.id IN (SELECT c.id FROM conversations c"));
             push_inbox_filter(&mut b, query);
-            match query.order {
-                // Ties at the same millisecond are ordered by id so pages are stable.
-                crate::InboxOrder::Newest => b.push(" ORDER BY c.last_message_at DESC, c.id DESC"),
-                crate::InboxOrder::LongestWaiting => b.push(
-                    " ORDER BY CASE WHEN c.waiting_since IS NULL THEN 1 ELSE 0 END, c.waiting_since, \
-                     c.last_message_at DESC, c.id DESC",
-                ),
-            };
+            b.push(inbox_order(query.order));
             b.push(" LIMIT ").push_bind(i64::from(query.limit));
             b.push(" OFFSET ").push_bind(i64::from(query.offset));
+            b.push(")");
+            b.push(inbox_order(query.order));
             let rows = b.build().fetch_all(ex).await.map_err(db_err)?;
             all(rows, |r| map_summary(r, vault))
         }
@@ -183,16 +194,22 @@ macro_rules! staff_reads {
             all(rows, |r| map_patient(r, vault))
         }
 
-        /// The ids owning every term: one probe of the (term, owner) primary key per term,
-        /// intersected by counting.
-        fn push_term_match(b: &mut sqlx::QueryBuilder<Db>, table: &str, owner: &str, tokens: &[String]) {
-            b.push(format!("SELECT {owner} FROM {table} WHERE term IN ("));
-            let mut sep = b.separated(", ");
-            for t in tokens {
-                sep.push_bind(t.as_str());
+        /// `SELECT owner FROM table` rows holding every token: the first token's postings are
+        /// walked newest first (ids are UUIDv7, so id order is time order) and each is kept
+        /// if the other tokens have it too (`EXISTS` probes of the primary key), stopping at
+        /// `limit`. A common word then costs `limit` probes, not a scan of all its postings.
+        fn push_term_match(b: &mut sqlx::QueryBuilder<Db>, table: &str, owner: &str, tokens: &[String], limit: u32) {
+            b.push(format!("SELECT t0.{owner} FROM {table} t0 WHERE t0.term = "));
+            b.push_bind(tokens[0].clone());
+            for (i, t) in tokens.iter().enumerate().skip(1) {
+                b.push(format!(
+                    " AND EXISTS (SELECT 1 FROM {table} t{i} WHERE t{i}.{owner} = t0.{owner} AND t{i}.term = "
+                ));
+                b.push_bind(t.clone());
+                b.push(")");
             }
-            b.push(format!(") GROUP BY {owner} HAVING COUNT(*) = "));
-            b.push_bind(tokens.len() as i64);
+            b.push(format!(" ORDER BY t0.{owner} DESC LIMIT "));
+            b.push_bind(i64::from(limit));
         }
 
         fn term_tokens(vault: &Vault, terms: &[String]) -> Vec<String> {
@@ -216,10 +233,9 @@ macro_rules! staff_reads {
                 return Ok(Vec::new());
             }
             let tokens = term_tokens(vault, terms);
-            let mut b =
-                sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", message_cols!(), " FROM messages WHERE id IN ("));
-            push_term_match(&mut b, "message_terms", "message_id", &tokens);
-            b.push(") ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+            let mut b = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", message_cols!(), " FROM messages WHERE id IN ("));
+            push_term_match(&mut b, "message_terms", "message_id", &tokens, limit);
+            b.push(") ORDER BY created_at DESC, id DESC");
             let rows = b.build().fetch_all(ex).await.map_err(db_err)?;
             all(rows, |r| map_message(r, vault))
         }
@@ -239,8 +255,8 @@ macro_rules! staff_reads {
             let tokens = term_tokens(vault, terms);
             let mut b =
                 sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", patient_cols!(), " FROM patients WHERE id IN ("));
-            push_term_match(&mut b, "patient_terms", "patient_id", &tokens);
-            b.push(") ORDER BY created_at, id LIMIT ").push_bind(i64::from(limit));
+            push_term_match(&mut b, "patient_terms", "patient_id", &tokens, limit);
+            b.push(") ORDER BY created_at, id");
             let rows = b.build().fetch_all(ex).await.map_err(db_err)?;
             all(rows, |r| map_patient(r, vault))
         }
