@@ -342,6 +342,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let data_dir = settings.data_dir.clone();
     let simulator = settings.simulator_enabled();
+    let totp_first =
+        if settings.sessions.require_totp_for_admins { "; you will set up two-factor sign-in first" } else { "" };
     let app = App::build(settings).await?;
 
     if app.key_source == KeySource::Generated {
@@ -352,11 +354,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     if let Some((user, password)) = &app.bootstrap_admin {
         eprintln!(
-            "\nCreated the first admin account.\n  email:    {}\n  password: {password}\nThis password is shown only once.",
+            "\nCreated the first admin account.\n  email:    {}\n  password: {password}\nThis password is shown only once. Sign in at http://{address}/login{totp_first}.",
             user.email
         );
     }
-    eprintln!("\nFrontdesk is listening on http://{address}");
+    eprintln!("\nFrontdesk is listening on http://{address} (staff inbox: http://{address}/)");
     if simulator {
         eprintln!(
             "No SMS provider is configured, so the simulator is on: text the practice at http://{address}/simulator"
