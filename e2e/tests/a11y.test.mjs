@@ -2,76 +2,21 @@
 // no violation of impact "serious" or "critical" (lesser ones are printed). Also keeps the
 // admin departments page's screenshot current.
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { BASE_URL, VIEWPORTS, checkA11y, launch, openPage, patientNumber, screenshot } from "./support.mjs";
-
-// ---- signing in (the same helper is in admin.test.mjs and auth.test.mjs) ----
-const PASSWORD = process.env.E2E_PASSWORD;
-const ADMIN = "admin@e2e.test";
-// The admin's TOTP secret, shared by the test files of this run (whichever runs first enrols).
-const SECRET_FILE = join(tmpdir(), `frontdesk-e2e-${new URL(BASE_URL).port}-admin-totp`);
-
-function base32decode(text) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = 0, value = 0;
-  const out = [];
-  for (const ch of text.replace(/[=\s]/g, "").toUpperCase()) {
-    const i = alphabet.indexOf(ch);
-    if (i < 0) throw new Error(`not base32: ${ch}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
-  }
-  return Buffer.from(out);
-}
-
-/// The code an authenticator app shows now (RFC 6238: SHA-1, 30 s, 6 digits).
-function totp(secret, at = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
-  const mac = createHmac("sha1", base32decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return String(n).padStart(6, "0");
-}
-
-async function submitPassword(page, email, password) {
-  await page.goto(BASE_URL + "/login");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
-
-/// Signs the admin in, enrolling two-factor if this is the first time (checking the
-/// enrolment page and the recovery codes page on the way).
-async function signInAdmin(page, vpName) {
-  await submitPassword(page, ADMIN, PASSWORD);
-  await page.waitForURL(/\/(account\/two-factor|login\/code)/);
-  if (page.url().includes("/account/two-factor")) {
-    await checkA11y(page, `two-factor enrolment (${vpName})`);
-    const secret = (await page.locator("#totp-secret").textContent()).trim();
-    await page.getByLabel("6-digit code").fill(totp(secret));
-    await page.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
-    await page.locator("#recovery-codes").waitFor();
-    await checkA11y(page, `recovery codes (${vpName})`);
-    writeFileSync(SECRET_FILE, secret);
-    await page.getByRole("link", { name: "Continue to the inbox" }).click();
-  } else {
-    assert.ok(existsSync(SECRET_FILE), "the admin was enrolled by another test file");
-    await page.getByLabel("Code", { exact: true }).fill(totp(readFileSync(SECRET_FILE, "utf8").trim()));
-    await page.getByRole("button", { name: "Continue" }).click();
-  }
-  await page.waitForURL(BASE_URL + "/");
-}
-
-async function signInStaff(page) {
-  await submitPassword(page, "staff@e2e.test", PASSWORD);
-  await page.waitForURL(BASE_URL + "/");
-}
+import {
+  ADMIN,
+  BASE_URL,
+  PASSWORD,
+  VIEWPORTS,
+  checkA11y,
+  launch,
+  openPage,
+  patientNumber,
+  screenshot,
+  signInAdmin,
+  signInStaff,
+  submitPassword,
+} from "./support.mjs";
 
 /// A patient's text through the simulator's own endpoint (what its page posts).
 async function patientTexts(from, body) {
@@ -124,7 +69,7 @@ VIEWPORTS.forEach((vp, index) => {
     let context, page;
     before(async () => {
       ({ context, page } = await openPage(browser, vp));
-      await signInAdmin(page, vp.name);
+      await signInAdmin(page, { onPage: (name) => checkA11y(page, `${name} (${vp.name})`) });
     });
     after(async () => { await context?.close(); });
 

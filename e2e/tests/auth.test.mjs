@@ -1,75 +1,21 @@
 // Staff sign-in as a person does it: the login form, two-factor enrolment with recovery
 // codes, signing in with a code, signing out, and the messages for mistakes.
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { BASE_URL, VIEWPORTS, assertClean, launch, openPage, screenshot } from "./support.mjs";
-
-// ---- signing in (the same helper is in admin.test.mjs and auth.test.mjs) ----
-const PASSWORD = process.env.E2E_PASSWORD;
-const ADMIN = "admin@e2e.test";
-// The admin's TOTP secret, shared by the test files of this run (whichever runs first enrols).
-const SECRET_FILE = join(tmpdir(), `frontdesk-e2e-${new URL(BASE_URL).port}-admin-totp`);
-
-function base32decode(text) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = 0, value = 0;
-  const out = [];
-  for (const ch of text.replace(/[=\s]/g, "").toUpperCase()) {
-    const i = alphabet.indexOf(ch);
-    if (i < 0) throw new Error(`not base32: ${ch}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
-  }
-  return Buffer.from(out);
-}
-
-/// The code an authenticator app shows now (RFC 6238: SHA-1, 30 s, 6 digits).
-function totp(secret, at = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
-  const mac = createHmac("sha1", base32decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return String(n).padStart(6, "0");
-}
-
-async function submitPassword(page, email, password) {
-  await page.goto(BASE_URL + "/login");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
-
-/// Sets up two-factor on the page shown; returns the secret and the recovery codes.
-async function enrol(page) {
-  const secret = (await page.locator("#totp-secret").textContent()).trim();
-  await page.getByLabel("6-digit code").fill(totp(secret));
-  await page.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
-  await page.locator("#recovery-codes").waitFor();
-  const codes = (await page.locator("#recovery-codes li").allTextContents()).map((c) => c.trim());
-  return { secret, codes };
-}
-
-/// Signs the admin in, enrolling two-factor if this is the first time.
-async function signInAdmin(page) {
-  await submitPassword(page, ADMIN, PASSWORD);
-  await page.waitForURL(/\/(account\/two-factor|login\/code)/);
-  if (page.url().includes("/account/two-factor")) {
-    const { secret } = await enrol(page);
-    writeFileSync(SECRET_FILE, secret);
-    await page.getByRole("link", { name: "Continue to the inbox" }).click();
-  } else {
-    assert.ok(existsSync(SECRET_FILE), "the admin was enrolled by another test file");
-    await page.getByLabel("Code", { exact: true }).fill(totp(readFileSync(SECRET_FILE, "utf8").trim()));
-    await page.getByRole("button", { name: "Continue" }).click();
-  }
-  await page.waitForURL(BASE_URL + "/");
-}
+import {
+  ADMIN,
+  BASE_URL,
+  PASSWORD,
+  VIEWPORTS,
+  assertClean,
+  enrol,
+  freshTotp,
+  launch,
+  openPage,
+  screenshot,
+  signInAdmin,
+  submitPassword,
+} from "./support.mjs";
 
 /// No element wider than the screen.
 async function assertFits(page) {
@@ -194,7 +140,7 @@ describe("two-factor sign-in", () => {
       await page.getByLabel("Code", { exact: true }).fill("123456");
       await page.getByRole("button", { name: "Continue" }).click();
       await page.getByRole("alert").filter({ hasText: "That code is not right" }).waitFor();
-      await page.getByLabel("Code", { exact: true }).fill(totp(secret));
+      await page.getByLabel("Code", { exact: true }).fill(await freshTotp(secret));
       await page.keyboard.press("Enter");
       await page.waitForURL(BASE_URL + "/admin");
       await page.getByRole("heading", { level: 1, name: "Admin" }).waitFor();

@@ -1,7 +1,9 @@
 // Shared setup for the browser tests: Debian's Chromium, a server started by run.sh, and
 // watchers that fail a test on console errors or failed requests.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -131,4 +133,93 @@ export async function checkA11y(page, name, { exclude = [] } = {}) {
   if (!violations.length) console.log(`axe ${name}: no violations`);
   assert.deepEqual(blocking.map(describe), [], `axe ${name}: serious or critical violations`);
   return violations;
+}
+
+// ---- signing in ------------------------------------------------------------------------
+
+export const PASSWORD = process.env.E2E_PASSWORD;
+export const ADMIN = "admin@e2e.test";
+/// The admin's TOTP secret, shared by the test files of this run (whichever runs first enrols).
+export const SECRET_FILE = join(tmpdir(), `frontdesk-e2e-${new URL(BASE_URL).port}-admin-totp`);
+
+function base32decode(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0, value = 0;
+  const out = [];
+  for (const ch of text.replace(/[=\s]/g, "").toUpperCase()) {
+    const i = alphabet.indexOf(ch);
+    if (i < 0) throw new Error(`not base32: ${ch}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
+  }
+  return Buffer.from(out);
+}
+
+/// The code an authenticator app shows for 30-second step `step` (RFC 6238: SHA-1, 6 digits).
+export function totpAt(secret, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", base32decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, "0");
+}
+
+/// A code the server has not accepted before: it takes each TOTP step once (RFC 6238 §5.2)
+/// and allows one step of clock skew, so this uses the current or the next step not yet
+/// used by this run (recorded per secret across test files), waiting when both are spent.
+export async function freshTotp(secret) {
+  const file = `${SECRET_FILE}-${secret.slice(0, 12)}.last-step`;
+  for (;;) {
+    const now = Math.floor(Date.now() / 30_000);
+    const last = existsSync(file) ? Number(readFileSync(file, "utf8")) : 0;
+    const step = Math.max(now, last + 1);
+    if (step <= now + 1) {
+      writeFileSync(file, String(step));
+      return totpAt(secret, step);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export async function submitPassword(page, email, password) {
+  await page.goto(BASE_URL + "/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/// Sets up two-factor on the page shown; returns the secret and the recovery codes.
+export async function enrol(page) {
+  const secret = (await page.locator("#totp-secret").textContent()).trim();
+  await page.getByLabel("6-digit code").fill(await freshTotp(secret));
+  await page.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
+  await page.locator("#recovery-codes").waitFor();
+  const codes = (await page.locator("#recovery-codes li").allTextContents()).map((c) => c.trim());
+  return { secret, codes };
+}
+
+/// Signs the admin in, enrolling two-factor if this is the first time. `onPage(name)` is
+/// called on the enrolment and recovery-code pages when they are shown (accessibility checks).
+export async function signInAdmin(page, { onPage = async () => {} } = {}) {
+  await submitPassword(page, ADMIN, PASSWORD);
+  await page.waitForURL(/\/(account\/two-factor|login\/code)/);
+  if (page.url().includes("/account/two-factor")) {
+    await onPage("two-factor enrolment");
+    const { secret } = await enrol(page);
+    await onPage("recovery codes");
+    writeFileSync(SECRET_FILE, secret);
+    await page.getByRole("link", { name: "Continue to the inbox" }).click();
+  } else {
+    assert.ok(existsSync(SECRET_FILE), "the admin was enrolled by another test file");
+    await page.getByLabel("Code", { exact: true }).fill(await freshTotp(readFileSync(SECRET_FILE, "utf8").trim()));
+    await page.getByRole("button", { name: "Continue" }).click();
+  }
+  await page.waitForURL(BASE_URL + "/");
+}
+
+export async function signInStaff(page) {
+  await submitPassword(page, "staff@e2e.test", PASSWORD);
+  await page.waitForURL(BASE_URL + "/");
 }

@@ -213,6 +213,7 @@ pub async fn run(mut args: CrashArgs) -> anyhow::Result<()> {
         let acks = Arc::new(load::AckLog::new(Instant::now(), count));
         let run = load::RunSpec {
             addr,
+            also: Vec::new(),
             rate: args.inbound_rate,
             count,
             connections: 32,

@@ -67,6 +67,27 @@ pub struct DatasetArgs {
     /// Random seed of the generator (the same seed gives the same data shape).
     #[arg(long, default_value_t = 4)]
     seed: u64,
+    /// Also measure the pages as the server renders them: start `frontdesk serve` on the
+    /// generated data, sign in, time `GET /` (all, mine, unassigned) and `GET /c/{id}` of
+    /// long threads, then the dashboard's live event latency on `/events` (see pages.rs).
+    #[arg(long)]
+    pages: bool,
+    /// The frontdesk binary for --pages (default: target/release/frontdesk).
+    #[arg(long)]
+    frontdesk_bin: Option<PathBuf>,
+    /// Measured requests per page (after the warm-up).
+    #[arg(long, default_value_t = 300)]
+    page_iterations: usize,
+    #[arg(long, default_value_t = 30)]
+    page_warmup: usize,
+    /// Dashboard SSE subscribers (signed-in browsers) for the live part of --pages.
+    #[arg(long, default_value_t = 5)]
+    dashboard_subscribers: usize,
+    /// Inbound webhooks per second, and seconds, for the live part of --pages.
+    #[arg(long, default_value_t = 50.0)]
+    dashboard_rate: f64,
+    #[arg(long, default_value_t = 10.0)]
+    dashboard_secs: f64,
 }
 
 /// What the measuring child needs to know about the generated data.
@@ -77,6 +98,9 @@ pub struct Meta {
     master_key: String,
     /// The staff member with the most assigned conversations (the "Mine" view).
     mine_user: Uuid,
+    /// Their email; their password is `pages::PASSWORD`.
+    #[serde(default)]
+    mine_email: String,
     /// A conversation of each of the longest threads, with the thread's message count.
     long_conversations: Vec<(Uuid, u32)>,
     /// Search queries, labelled.
@@ -608,13 +632,32 @@ async fn generate(
             created_at: now,
         })
         .collect();
+    // The staff member with the most open assigned conversations ("Mine"), who also gets a
+    // real password so `--pages` can sign in as them.
+    let mut assigned = [0usize; STAFF];
+    for c in &plan.convs {
+        if let Some(u) = c.assignee
+            && c.status != ConversationStatus::Closed
+        {
+            assigned[u] += 1;
+        }
+    }
+    let mine = (0..STAFF).max_by_key(|u| assigned[*u]).unwrap_or(0);
+    let real_hash = if args.pages {
+        Some(frontdesk_services::accounts::hash_password(crate::pages::PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?)
+    } else {
+        None
+    };
     let users: Vec<User> = (0..=STAFF)
         .map(|i| User {
             id: new_id(),
             email: format!("bench-{i}@example.test"),
             name: if i == STAFF { "Bench Admin".into() } else { format!("Staff {i}") },
             role: if i == STAFF { Role::Admin } else { Role::Staff },
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2g$bm90LWEtcmVhbC1oYXNo".into(),
+            password_hash: match &real_hash {
+                Some(h) if i == mine => h.clone(),
+                _ => "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2g$bm90LWEtcmVhbC1oYXNo".into(),
+            },
             disabled: false,
             created_at: now,
         })
@@ -841,15 +884,6 @@ async fn generate(
     rows += term_rows;
 
     // What the measuring child needs.
-    let mut assigned = [0usize; STAFF];
-    for c in &plan.convs[..conv_ids.len()] {
-        if let Some(u) = c.assignee
-            && c.status != ConversationStatus::Closed
-        {
-            assigned[u] += 1;
-        }
-    }
-    let mine = (0..STAFF).max_by_key(|u| assigned[*u]).unwrap_or(0);
     let mut long: Vec<(Uuid, u32, usize)> = Vec::new();
     let mut seen_thread = std::collections::HashSet::new();
     let mut by_len: Vec<usize> = (0..conv_ids.len()).collect();
@@ -869,6 +903,7 @@ async fn generate(
         url: url.to_string(),
         master_key: key.to_base64(),
         mine_user: users[mine].id,
+        mine_email: users[mine].email.clone(),
         long_conversations: long.iter().map(|(c, n, _)| (*c, *n)).collect(),
         message_queries: vec![
             ("1 common word".into(), "appointment".into()),
@@ -897,7 +932,24 @@ pub async fn run(mut args: DatasetArgs) -> anyhow::Result<()> {
         args.messages = 50_000;
         args.iterations = args.iterations.min(30);
         args.warmup = args.warmup.min(5);
+        args.page_iterations = args.page_iterations.min(30);
+        args.page_warmup = args.page_warmup.min(5);
+        args.dashboard_subscribers = args.dashboard_subscribers.min(2);
+        args.dashboard_rate = args.dashboard_rate.min(20.0);
+        args.dashboard_secs = args.dashboard_secs.min(2.0);
     }
+    anyhow::ensure!((1..=100_000).contains(&args.page_iterations), "--page-iterations: 1..=100000");
+    anyhow::ensure!((1..=1000).contains(&args.dashboard_subscribers), "--dashboard-subscribers: 1..=1000");
+    anyhow::ensure!(
+        args.dashboard_rate > 0.0 && args.dashboard_secs > 0.0 && args.dashboard_secs <= 600.0,
+        "bad --dashboard-rate or --dashboard-secs"
+    );
+    let binary = args.frontdesk_bin.clone().unwrap_or_else(crate::default_frontdesk_bin);
+    anyhow::ensure!(
+        !args.pages || binary.is_file(),
+        "{} not found: build it first or pass --frontdesk-bin",
+        binary.display()
+    );
     anyhow::ensure!(args.conversations >= 10 && args.conversations <= 2_000_000, "--conversations: 10..=2000000");
     anyhow::ensure!(
         args.messages >= args.conversations && args.messages <= 20_000_000,
@@ -1009,6 +1061,25 @@ async fn one_backend(
         }
     }
     anyhow::ensure!(status.success(), "the measuring process failed ({status})");
+    if args.pages {
+        let binary = args.frontdesk_bin.clone().unwrap_or_else(crate::default_frontdesk_bin);
+        let spec = crate::pages::PagesSpec {
+            binary: &binary,
+            backend,
+            url,
+            master_key: &g.meta.master_key,
+            email: &g.meta.mine_email,
+            conversations: &g.meta.long_conversations,
+            practice_number: NUMBERS[0],
+            scratch,
+            iterations: args.page_iterations,
+            warmup: args.page_warmup,
+            subscribers: args.dashboard_subscribers,
+            rate: args.dashboard_rate,
+            secs: args.dashboard_secs,
+        };
+        crate::pages::run(&spec, rows).await?;
+    }
     Ok(())
 }
 
@@ -1272,7 +1343,28 @@ fn print_table(rows: &[Value]) {
     );
     for r in rows {
         let scenario = cell(r, "scenario");
-        if scenario.ends_with("_generate") {
+        if scenario.starts_with("pages_") && scenario.ends_with("_summary") {
+            eprintln!(
+                "{scenario:>30} worst page p95 {} ms (<=20: {}); dashboard event p99 {} ms (<=100: {}); server RSS {} MB, HWM {} MB",
+                cell(r, "pages_worst_p95_ms"),
+                cell(r, "meets_pages_20ms"),
+                cell(r, "dashboard_event_p99_ms"),
+                cell(r, "meets_dashboard_100ms"),
+                cell(r, "server_rss_mb_end"),
+                cell(r, "server_hwm_mb_end"),
+            );
+        } else if scenario.ends_with("_live") {
+            eprintln!(
+                "{scenario:>30} {:>38} {} pairs (expected {}), missed {}: ack -> event p50 {} ms, p99 {} ms, max {} ms (target p99 <= 100)",
+                cell(r, "target"),
+                cell(r, "pairs"),
+                cell(r, "expected_pairs"),
+                cell(r, "missed"),
+                cell(r, "p50_ms"),
+                cell(r, "p99_ms"),
+                cell(r, "max_ms"),
+            );
+        } else if scenario.ends_with("_generate") {
             eprintln!(
                 "{scenario:>30} {:>38} {} rows ({} index rows) in {} s: {} rows/s, {} msgs/s, {} MB",
                 cell(r, "target"),

@@ -54,20 +54,32 @@ pub struct LiveArgs {
     /// Run against PostgreSQL (a fresh database is created and dropped).
     #[arg(long)]
     database_url: Option<String>,
+    /// A smoke run of a few seconds: 5 subscribers, 100 webhooks/s for 3 s, 8 connections,
+    /// 1 s settle (overrides those options).
+    #[arg(long)]
+    quick: bool,
 }
 
 /// What one subscriber saw.
 #[derive(Default)]
-struct SubscriberOut {
+pub(crate) struct SubscriberOut {
     /// (message id, arrival in ns since the epoch) of every `message_received` event.
-    received: Vec<(u128, u64)>,
-    other_events: u64,
-    lagged_notices: u64,
-    lagged_missed: u64,
-    error: Option<String>,
+    pub received: Vec<(u128, u64)>,
+    pub other_events: u64,
+    pub lagged_notices: u64,
+    pub lagged_missed: u64,
+    pub error: Option<String>,
 }
 
-pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
+pub async fn run(mut args: LiveArgs) -> anyhow::Result<()> {
+    if args.quick {
+        args.subscribers = 5;
+        args.rate = 100.0;
+        args.duration = 3.0;
+        args.connections = 8;
+        args.patients = 200;
+        args.settle_secs = 1.0;
+    }
     anyhow::ensure!((1..=5000).contains(&args.subscribers), "--subscribers must be 1..=5000");
     anyhow::ensure!(args.rate > 0.0 && args.duration > 0.0 && args.duration <= 600.0, "bad --rate or --duration");
     let binary = args.frontdesk_bin.clone().unwrap_or_else(crate::default_frontdesk_bin);
@@ -122,8 +134,11 @@ async fn run_with(
     let ready = Arc::new(AtomicUsize::new(0));
     let mut subs = Vec::with_capacity(args.subscribers);
     for _ in 0..args.subscribers {
-        let (token, ready, stop) = (token.clone(), ready.clone(), stop_rx.clone());
-        subs.push(tokio::spawn(async move { subscribe(addr, token, epoch, hard_deadline, ready, stop).await }));
+        let (ready, stop) = (ready.clone(), stop_rx.clone());
+        let auth = (AUTHORIZATION, format!("Bearer {token}"));
+        subs.push(tokio::spawn(
+            async move { subscribe(addr, API_EVENTS, auth, epoch, hard_deadline, ready, stop).await },
+        ));
     }
     let ready_deadline = Instant::now() + Duration::from_secs(30);
     while ready.load(Ordering::Relaxed) < args.subscribers {
@@ -155,6 +170,7 @@ async fn run_with(
     let acks = Arc::new(load::AckLog::new(epoch, count));
     let run = load::RunSpec {
         addr,
+        also: Vec::new(),
         rate: args.rate,
         count,
         connections: args.connections,
@@ -261,10 +277,15 @@ async fn run_with(
     Ok(row)
 }
 
-/// One SSE subscriber, until told to stop or the hard deadline.
-async fn subscribe(
+/// The API's event stream (bearer token).
+pub const API_EVENTS: &str = "/api/v1/events";
+
+/// One SSE subscriber on `path` (with one authenticating header: a bearer token for the API,
+/// the session cookie for the dashboard's `/events`), until told to stop or the hard deadline.
+pub(crate) async fn subscribe(
     addr: std::net::SocketAddr,
-    token: String,
+    path: &'static str,
+    auth: (hyper::header::HeaderName, String),
     epoch: Instant,
     deadline: Instant,
     ready: Arc<AtomicUsize>,
@@ -273,14 +294,14 @@ async fn subscribe(
     let mut out = SubscriberOut::default();
     let opened = async {
         let mut sender = load::connect(addr).await?;
-        let request = Request::get("/api/v1/events")
+        let request = Request::get(path)
             .header(HOST, addr.to_string())
-            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header(auth.0, auth.1)
             .header(ACCEPT, "text/event-stream")
             .body(Full::new(Bytes::new()))?;
         sender.ready().await?;
         let response = sender.send_request(request).await?;
-        anyhow::ensure!(response.status() == 200, "GET /api/v1/events answered {}", response.status());
+        anyhow::ensure!(response.status() == 200, "GET {path} answered {}", response.status());
         anyhow::Ok((sender, response.into_body()))
     };
     let (_sender, mut body) = match tokio::time::timeout(Duration::from_secs(30), opened).await {
@@ -371,7 +392,7 @@ fn uuid_text(id: u128) -> String {
 }
 
 /// message id → request index, through the API's provider_message_id (`SM{tag:08x}{i:024x}`).
-async fn resolve(addr: std::net::SocketAddr, token: &str, ids: &[u128], tag: u32) -> HashMap<u128, usize> {
+pub(crate) async fn resolve(addr: std::net::SocketAddr, token: &str, ids: &[u128], tag: u32) -> HashMap<u128, usize> {
     let ids = Arc::new(ids.to_vec());
     let next = Arc::new(AtomicUsize::new(0));
     let prefix = format!("SM{tag:08x}");

@@ -174,6 +174,10 @@ pub fn build(spec: &WorkloadSpec, count: usize, sid_tag: u32, rng: &mut impl Rng
 #[derive(Clone)]
 pub struct RunSpec {
     pub addr: std::net::SocketAddr,
+    /// More instances serving the same data (behind the same public URL): request `i` goes
+    /// to `[addr, also...][i % n]`, so requests alternate between the instances; every worker
+    /// keeps one keep-alive connection to each.
+    pub also: Vec<std::net::SocketAddr>,
     pub rate: f64,
     /// Requests to send; at `rate` this lasts `count / rate` seconds.
     pub count: usize,
@@ -251,19 +255,27 @@ pub async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<Sender> {
 pub async fn run(spec: &RunSpec, workload: Arc<Vec<Prepared>>) -> anyhow::Result<RunResult> {
     anyhow::ensure!(!workload.is_empty(), "empty workload");
     anyhow::ensure!(spec.rate > 0.0, "rate must be positive");
-    let host = HeaderValue::from_str(&spec.addr.to_string())?;
+    let addrs: Vec<std::net::SocketAddr> = std::iter::once(spec.addr).chain(spec.also.iter().copied()).collect();
+    let hosts: Arc<Vec<HeaderValue>> =
+        Arc::new(addrs.iter().map(|a| HeaderValue::from_str(&a.to_string())).collect::<Result<_, _>>()?);
     // Open every connection before the clock starts.
     let mut senders = Vec::with_capacity(spec.connections);
     for _ in 0..spec.connections {
-        senders.push(connect(spec.addr).await?);
+        let mut per_addr = Vec::with_capacity(addrs.len());
+        for addr in &addrs {
+            per_addr.push(Some(connect(*addr).await?));
+        }
+        senders.push(per_addr);
     }
+    let addrs = Arc::new(addrs);
     let next = Arc::new(AtomicUsize::new(0));
     let interval_ns = 1e9 / spec.rate;
     // A short lead so every worker is parked on its first due time when the clock starts.
     let start = Instant::now() + Duration::from_millis(20);
     let mut tasks = Vec::with_capacity(spec.connections);
-    for sender in senders {
-        let (next, workload, host, spec) = (next.clone(), workload.clone(), host.clone(), spec.clone());
+    for mut senders in senders {
+        let (next, workload, hosts, addrs, spec) =
+            (next.clone(), workload.clone(), hosts.clone(), addrs.clone(), spec.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = WorkerOut {
                 latency: histogram(),
@@ -273,7 +285,6 @@ pub async fn run(spec: &RunSpec, workload: Arc<Vec<Prepared>>) -> anyhow::Result
                 completed: 0,
                 max_send_lag: Duration::ZERO,
             };
-            let mut sender = Some(sender);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= spec.count {
@@ -289,17 +300,18 @@ pub async fn run(spec: &RunSpec, workload: Arc<Vec<Prepared>>) -> anyhow::Result
                 }
                 out.max_send_lag = out.max_send_lag.max(now.saturating_duration_since(due));
                 let prepared = &workload[i % workload.len()];
+                let which = i % addrs.len();
                 let request = Request::post(INBOUND_PATH)
-                    .header(HOST, host.clone())
+                    .header(HOST, hosts[which].clone())
                     .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .header("x-twilio-signature", prepared.signature.clone())
                     .body(Full::new(prepared.body.clone()))
                     .expect("a request built from valid parts");
                 out.sent += 1;
-                let status = match send(&mut sender, spec.addr, request, spec.timeout).await {
+                let status = match send(&mut senders[which], addrs[which], request, spec.timeout).await {
                     Ok(status) => status,
                     Err(_) => {
-                        sender = None;
+                        senders[which] = None;
                         0
                     }
                 };

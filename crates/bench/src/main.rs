@@ -14,7 +14,11 @@
 //! `/api/v1/events` while the inbound generator runs. `frontdesk-bench crash` kills the server
 //! with SIGKILL under mixed load, restarts it on the same data, and checks for losses and
 //! duplicates; `frontdesk-bench dataset` generates a million messages through the store and
-//! measures the dashboard's reads on them. See docs/BENCHMARKS.md.
+//! measures the dashboard's reads on them (with `--pages`, also the pages as the real server
+//! renders them to a signed-in staff member, and the dashboard's live-event latency).
+//! `inbound` and `outbound` take `--instances 2` with `--database-url` (two servers on one
+//! PostgreSQL database). `frontdesk-bench smoke` runs every scenario in a quick mode as a CI
+//! check without thresholds. See docs/BENCHMARKS.md.
 
 mod api;
 mod crash;
@@ -24,7 +28,9 @@ mod fake_twilio;
 mod live;
 mod load;
 mod outbound;
+mod pages;
 mod procs;
+mod smoke;
 mod trivial;
 
 use std::collections::BTreeMap;
@@ -62,6 +68,10 @@ enum Command {
     /// The measuring half of `dataset` (started by it; not for direct use).
     #[command(hide = true)]
     DatasetMeasure(dataset::MeasureArgs),
+    /// Every scenario once in a quick mode (about a minute in all), against a given binary
+    /// (CI passes the debug build); fails only when the harness fails or a scenario reports
+    /// losses, duplicates or rejected requests. No latency or throughput thresholds.
+    Smoke(smoke::SmokeArgs),
     /// Only the raw durable-write rate of the disk under DIR.
     Disk {
         #[arg(long, default_value = ".")]
@@ -117,6 +127,15 @@ struct InboundArgs {
     /// Do not count fsyncs with `perf stat`.
     #[arg(long)]
     no_fsync_count: bool,
+    /// Frontdesk instances serving the same PostgreSQL database (needs --database-url when
+    /// more than 1): each on its own port, with the same master key and public URL;
+    /// requests alternate between them and the figures are combined.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
+    /// A smoke run of a few seconds: 200 /s for 3 s on 16 connections, no baselines, no
+    /// fsync counting (overrides those options).
+    #[arg(long)]
+    quick: bool,
 }
 
 fn main() -> ExitCode {
@@ -129,6 +148,7 @@ fn main() -> ExitCode {
         Command::Live(args) => runtime().and_then(|rt| rt.block_on(live::run(args))),
         Command::Crash(args) => runtime().and_then(|rt| rt.block_on(crash::run(args))),
         Command::Dataset(args) => runtime().and_then(|rt| rt.block_on(dataset::run(args))),
+        Command::Smoke(args) => smoke::run(args),
         Command::DatasetMeasure(args) => runtime().and_then(|rt| rt.block_on(dataset::measure_main(args))),
     };
     match result {
@@ -198,8 +218,10 @@ const RAMP: &[f64] = &[
 ];
 
 struct Target<'a> {
-    name: &'static str,
+    name: &'a str,
     server: &'a procs::Server,
+    /// More instances on the same database; requests alternate across all of them.
+    also: &'a [procs::Server],
     /// Unique MessageSids and realistic duplicates matter; the trivial server reuses a pool.
     unique: bool,
     count_fsyncs: bool,
@@ -213,7 +235,21 @@ struct Step {
     row: Value,
 }
 
-async fn inbound(args: InboundArgs) -> anyhow::Result<()> {
+async fn inbound(mut args: InboundArgs) -> anyhow::Result<()> {
+    if args.quick {
+        args.rate = 200.0;
+        args.duration = 3.0;
+        args.find_max = false;
+        args.connections = 16;
+        args.patients = 200;
+        args.skip_baselines = true;
+        args.no_fsync_count = true;
+    }
+    anyhow::ensure!((1..=8).contains(&args.instances), "--instances must be 1..=8");
+    anyhow::ensure!(
+        args.instances == 1 || args.database_url.is_some(),
+        "--instances above 1 needs --database-url (instances share one PostgreSQL database)"
+    );
     let binary = args.frontdesk_bin.clone().unwrap_or_else(default_frontdesk_bin);
     anyhow::ensure!(
         binary.is_file(),
@@ -248,7 +284,8 @@ async fn inbound(args: InboundArgs) -> anyhow::Result<()> {
     let mut trivial_steps: BTreeMap<u64, Step> = BTreeMap::new();
     if !args.skip_baselines {
         let server = procs::start_trivial(scratch.path()).await?;
-        let target = Target { name: "baseline_trivial", server: &server, unique: false, count_fsyncs: false };
+        let target =
+            Target { name: "baseline_trivial", server: &server, also: &[], unique: false, count_fsyncs: false };
         let spec = workload_spec(&server.addr, &account_sid, &auth_token, &practice_number, args.patients);
         let steps = ramp(&args, &target, &spec, &rates, secs, budget, None, &mut rows).await?;
         for s in steps {
@@ -263,6 +300,13 @@ async fn inbound(args: InboundArgs) -> anyhow::Result<()> {
     };
     let outcome = async {
         let addr = procs::free_loopback_addr()?;
+        // Several instances: the same master key, and the same public URL (the one the
+        // webhooks are signed to, as behind a load balancer).
+        let mut extra_env = Vec::new();
+        if args.instances > 1 {
+            extra_env.push(("FRONTDESK_MASTER_KEY".to_string(), frontdesk_store::MasterKey::generate().to_base64()));
+            extra_env.push(("FRONTDESK_PUBLIC_URL".to_string(), format!("http://{addr}")));
+        }
         let config = procs::FrontdeskConfig {
             binary: &binary,
             data_dir: &data_dir,
@@ -271,15 +315,27 @@ async fn inbound(args: InboundArgs) -> anyhow::Result<()> {
             auth_token: &auth_token,
             database_url: pg.as_ref().map(|p| p.url.as_str()),
             practice_number: &practice_number,
-            extra_env: Vec::new(),
+            extra_env: extra_env.clone(),
             numbers: Vec::new(),
         };
         let server = config.start().await?;
-        let name = if pg.is_some() { "inbound_postgres" } else { "inbound_sqlite" };
-        let target = Target { name, server: &server, unique: true, count_fsyncs: !args.no_fsync_count && pg.is_none() };
+        let others = procs::start_more_instances(&config, args.instances - 1, scratch.path()).await?;
+        let name = match (pg.is_some(), args.instances) {
+            (false, _) => "inbound_sqlite".to_string(),
+            (true, 1) => "inbound_postgres".to_string(),
+            (true, n) => format!("inbound_postgres_x{n}"),
+        };
+        let target = Target {
+            name: &name,
+            server: &server,
+            also: &others,
+            unique: true,
+            count_fsyncs: !args.no_fsync_count && pg.is_none(),
+        };
         let spec = workload_spec(&server.addr, &account_sid, &auth_token, &practice_number, args.patients);
         let steps = ramp(&args, &target, &spec, &rates, secs, budget, Some(&trivial_steps), &mut rows).await?;
-        let alive = server_alive(&server);
+        let alive = server_alive(&server) && others.iter().all(server_alive);
+        drop(others);
         drop(server);
         anyhow::ensure!(alive, "frontdesk exited during the run");
         anyhow::Ok((name, steps))
@@ -310,6 +366,7 @@ async fn inbound(args: InboundArgs) -> anyhow::Result<()> {
             "sustained_ratio_to_trivial": ratio(sustained, trivial_sustained),
             "throughput_ratio_to_trivial": ratio(max_achieved, trivial_max),
             "p99_target_ms": args.p99_target_ms,
+            "instances": args.instances,
             "meets_5000_per_sec": sustained >= 5000.0,
             "meets_p99_at_1000": at_1000.map(|p| p <= 25.0),
             "total_secs": round(run_started.elapsed().as_secs_f64(), 1),
@@ -405,6 +462,7 @@ async fn run_step(
     let requests = Arc::new(workload.requests);
     let run = load::RunSpec {
         addr: target.server.addr,
+        also: target.also.iter().map(|s| s.addr).collect(),
         rate,
         count,
         connections: args.connections,
@@ -413,15 +471,15 @@ async fn run_step(
         acks: None,
     };
     let pid = target.server.pid();
+    let pids: Vec<u32> = std::iter::once(pid).chain(target.also.iter().map(|s| s.pid())).collect();
+    let cpu_all = || pids.iter().map(|p| procs::cpu_seconds(*p)).sum::<Option<f64>>();
     let load1 = procs::load_average();
     let fsyncs = if target.count_fsyncs { procs::FsyncCounter::start(pid, Path::new("/tmp")) } else { None };
-    let (cpu0, self0, syscw0) =
-        (procs::cpu_seconds(pid), procs::cpu_seconds(std::process::id()), procs::write_syscalls(pid));
+    let (cpu0, self0, syscw0) = (cpu_all(), procs::cpu_seconds(std::process::id()), procs::write_syscalls(pid));
     let wall = Instant::now();
     let result = load::run(&run, requests).await?;
     let wall = wall.elapsed().as_secs_f64();
-    let (cpu1, self1, syscw1) =
-        (procs::cpu_seconds(pid), procs::cpu_seconds(std::process::id()), procs::write_syscalls(pid));
+    let (cpu1, self1, syscw1) = (cpu_all(), procs::cpu_seconds(std::process::id()), procs::write_syscalls(pid));
     let fsync_count = fsyncs.and_then(|f| f.finish());
 
     let ok = result.statuses.get(&200).copied().unwrap_or(0);
@@ -456,6 +514,7 @@ async fn run_step(
         "with_media": if target.unique { Some(with_media) } else { None },
         "mean_body_bytes": mean_body,
         "connections": args.connections,
+        "instances": pids.len(),
         "cpu_cores": cores(cpu0, cpu1),
         "bench_cpu_cores": cores(self0, self1),
         "write_syscalls_per_sec": syscw0.zip(syscw1).map(|(a, b)| round((b - a) as f64 / wall, 0)),

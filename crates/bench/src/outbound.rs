@@ -14,7 +14,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::fake_twilio::FakeTwilio;
-use crate::{api, procs, round};
+use crate::{api, load as api_conn, procs, round};
 
 #[derive(Args, Clone)]
 pub struct OutboundArgs {
@@ -53,6 +53,16 @@ pub struct OutboundArgs {
     /// Run against PostgreSQL (a fresh database is created and dropped).
     #[arg(long)]
     database_url: Option<String>,
+    /// Frontdesk instances on the same PostgreSQL database (needs --database-url when more
+    /// than 1), same master key: each sender's messages are enqueued through one instance
+    /// (senders split round-robin), and every instance's dispatcher claims from the shared
+    /// outbox; duplicates and losses are counted across all of them at the fake provider.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
+    /// A smoke run of a few seconds: 300 messages across 10 senders at 50/s, 8 connections,
+    /// 30 s drain bound, 1 s settle (overrides those options).
+    #[arg(long)]
+    quick: bool,
 }
 
 fn sender_number(i: usize) -> String {
@@ -64,7 +74,20 @@ fn patient_number(i: usize) -> String {
     format!("+1646{:03}{:04}", 300 + (i / 10_000) % 10, i % 10_000)
 }
 
-pub async fn run(args: OutboundArgs) -> anyhow::Result<()> {
+pub async fn run(mut args: OutboundArgs) -> anyhow::Result<()> {
+    if args.quick {
+        args.messages = 300;
+        args.senders = 10;
+        args.rate = 50.0;
+        args.connections = 8;
+        args.drain_secs = 30.0;
+        args.settle_secs = 1.0;
+    }
+    anyhow::ensure!((1..=8).contains(&args.instances), "--instances must be 1..=8");
+    anyhow::ensure!(
+        args.instances == 1 || args.database_url.is_some(),
+        "--instances above 1 needs --database-url (instances share one PostgreSQL database)"
+    );
     anyhow::ensure!(args.senders >= 1 && args.senders <= 10_000, "--senders must be 1..=10000");
     anyhow::ensure!(args.messages >= 1 && args.messages <= 100_000, "--messages must be 1..=100000");
     anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
@@ -111,20 +134,32 @@ async fn run_with(
             ("FRONTDESK_TWILIO__API_BASE".into(), format!("http://{}", fake.addr)),
             ("FRONTDESK_DISPATCHER__RETRY_BASE_MS".into(), args.retry_base_ms.to_string()),
             ("FRONTDESK_DISPATCHER__PROVIDER_CONCURRENCY".into(), args.provider_concurrency.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            (args.instances > 1)
+                .then(|| ("FRONTDESK_MASTER_KEY".to_string(), frontdesk_store::MasterKey::generate().to_base64())),
+        )
+        .collect(),
         numbers: senders.iter().map(|s| (s.clone(), args.rate)).collect(),
     };
     let setup = Instant::now();
     eprintln!("outbound: registering {} senders at {} msg/s each", senders.len(), args.rate);
     let server = config.start().await?;
+    let scratch = data_dir.parent().unwrap_or(data_dir);
+    let others = procs::start_more_instances(&config, args.instances - 1, scratch).await?;
+    let addrs: Arc<Vec<std::net::SocketAddr>> =
+        Arc::new(std::iter::once(addr).chain(others.iter().map(|s| s.addr)).collect());
+    let pids: Vec<u32> = std::iter::once(server.pid()).chain(others.iter().map(|s| s.pid())).collect();
+    let cpu_all = || pids.iter().map(|p| procs::cpu_seconds(*p)).sum::<Option<f64>>();
     let token = config.cli(&["token", "create", "--name", "bench"])?.trim().to_string();
     anyhow::ensure!(!token.is_empty(), "`frontdesk token create` printed no token");
     eprintln!(
-        "outbound: server ready in {:.1} s; enqueueing {} messages",
+        "outbound: {} instance(s) ready in {:.1} s; enqueueing {} messages",
+        args.instances,
         setup.elapsed().as_secs_f64(),
         args.messages
     );
-    let pid = server.pid();
     let tag = crate::random_alnum(6);
     let bodies: Arc<Vec<String>> = Arc::new(
         (0..args.messages)
@@ -134,16 +169,18 @@ async fn run_with(
     let senders = Arc::new(senders);
 
     // Enqueue as fast as the API takes it, over many connections.
-    let cpu0 = procs::cpu_seconds(pid);
+    let cpu0 = cpu_all();
     let load1 = procs::load_average();
     let t0 = Instant::now();
     let enqueue_deadline = t0 + Duration::from_secs(120);
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..args.connections.max(1) {
-        let (next, bodies, senders, token) = (next.clone(), bodies.clone(), senders.clone(), token.clone());
+        let (next, bodies, senders, token, addrs) =
+            (next.clone(), bodies.clone(), senders.clone(), token.clone(), addrs.clone());
         tasks.push(tokio::spawn(async move {
-            let mut conn = None;
+            // One keep-alive connection per instance; sender k's messages go to instance k % n.
+            let mut conns: Vec<Option<api_conn::Sender>> = (0..addrs.len()).map(|_| None).collect();
             let mut out: Vec<(usize, u16, Option<String>)> = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -151,9 +188,10 @@ async fn run_with(
                     break;
                 }
                 let body = json!({"to": patient_number(i), "from": senders[i % senders.len()], "body": bodies[i]});
+                let which = (i % senders.len()) % addrs.len();
                 let result = api::call(
-                    &mut conn,
-                    addr,
+                    &mut conns[which],
+                    addrs[which],
                     "POST",
                     "/api/v1/messages",
                     &token,
@@ -206,10 +244,13 @@ async fn run_with(
         if !crate::server_alive(&server) {
             anyhow::bail!("frontdesk exited during the run:\n{}", server.log_tail());
         }
+        if let Some(dead) = others.iter().find(|s| !crate::server_alive(s)) {
+            anyhow::bail!("a second frontdesk instance exited during the run:\n{}", dead.log_tail());
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let drained = Instant::now();
-    let cpu1 = procs::cpu_seconds(pid);
+    let cpu1 = cpu_all();
     tokio::time::sleep(Duration::from_secs_f64(args.settle_secs)).await;
 
     // The figures.
@@ -220,6 +261,10 @@ async fn run_with(
     let mut row = row;
     row["cpu_cores"] = json!(cpu0.zip(cpu1).map(|(a, b)| round((b - a) / drained.duration_since(t0).as_secs_f64(), 2)));
     row["load1_before"] = json!(load1);
+    row["instances"] = json!(args.instances);
+    if args.instances > 1 {
+        row["scenario"] = json!(format!("{}_x{}", row["scenario"].as_str().unwrap_or("outbound"), args.instances));
+    }
     row["load1"] = json!(procs::load_average());
     // Evidence for losses: what the server says about a few of them.
     let mut lost_detail = Vec::new();
@@ -238,7 +283,8 @@ async fn run_with(
     if !lost_detail.is_empty() {
         row["lost_examples"] = json!(lost_detail);
     }
-    let alive = crate::server_alive(&server);
+    let alive = crate::server_alive(&server) && others.iter().all(crate::server_alive);
+    drop(others);
     drop(server);
     anyhow::ensure!(alive, "frontdesk exited during the run");
     crate::emit(&mut rows, row);

@@ -310,3 +310,44 @@ impl Drop for FsyncCounter {
         }
     }
 }
+
+/// Starts `count` more instances of `config`'s server on the same database (each with its own
+/// free port and data directory under `scratch`, the same environment otherwise, so the same
+/// master key and public URL when `config` sets them), one after the other, each ready.
+/// Numbers are not registered again: they are in the shared database already.
+pub async fn start_more_instances(
+    config: &FrontdeskConfig<'_>,
+    count: usize,
+    scratch: &Path,
+) -> anyhow::Result<Vec<Server>> {
+    let mut servers = Vec::with_capacity(count);
+    for i in 0..count {
+        let data_dir = scratch.join(format!("data-instance-{}", i + 2));
+        std::fs::create_dir_all(&data_dir)?;
+        let other = FrontdeskConfig {
+            binary: config.binary,
+            data_dir: &data_dir,
+            addr: free_loopback_addr()?,
+            account_sid: config.account_sid,
+            auth_token: config.auth_token,
+            database_url: config.database_url,
+            practice_number: config.practice_number,
+            extra_env: config.extra_env.clone(),
+            numbers: Vec::new(),
+        };
+        servers.push(other.serve(&data_dir.join("frontdesk.log")).await?);
+    }
+    Ok(servers)
+}
+
+/// VmRSS and VmHWM of a process, MB.
+pub fn memory_mb(pid: u32) -> (Option<f64>, Option<f64>) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map(|kb| (kb / 1024.0 * 10.0).round() / 10.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

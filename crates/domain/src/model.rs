@@ -311,6 +311,8 @@ pub struct UserSecurity {
     /// Consecutive failed sign-ins since the last success.
     pub failed_logins: i32,
     pub locked_until: Option<DateTime<Utc>>,
+    /// The last TOTP time step accepted: a code is accepted once (RFC 6238 §5.2).
+    pub totp_last_step: i64,
 }
 
 /// A signed-in browser. The cookie holds a random secret; only its SHA-256 is stored, so a

@@ -22,7 +22,9 @@
   }
 
   async function fetchHtml(url) {
-    const r = await fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } });
+    // Marked as background work: a refresh after a live event is not the person's activity,
+    // so it must not keep an unattended session alive (the server's idle limit).
+    const r = await fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html", "X-Frontdesk-Background": "1" } });
     if (r.redirected && new URL(r.url).pathname === "/login") { location.href = r.url; return null; }
     if (!r.ok) return null;
     return new DOMParser().parseFromString(await r.text(), "text/html");
@@ -63,7 +65,7 @@
     source.onopen = function () { if (state) state.textContent = "Live"; };
     source.onerror = function () { if (state) state.textContent = "Reconnecting…"; };
     ["message_received", "message_queued", "message_status", "consent_changed", "consent_review",
-      "conversation_updated", "note_added", "lagged"].forEach(function (kind) {
+      "conversation_updated", "note_added", "form_submitted", "lagged"].forEach(function (kind) {
       source.addEventListener(kind, function (e) {
         let data = {};
         try { data = JSON.parse(e.data); } catch (_) { /* ignore */ }
@@ -241,6 +243,7 @@
         else if (before[mid] !== status) said.push("Message " + status + ".");
       });
       if (ev && ev.kind === "note_added") said.push("Note added.");
+      if (ev && ev.kind === "form_submitted") said.push("Form submitted.");
       if (announce && said.length) announce.textContent = said.join(" ");
     }
     const refreshSoon = debounce(refresh, 120);

@@ -128,6 +128,17 @@ impl Services {
             })
             .await?;
         }
+        // Earlier episodes of this thread may have been moved to a department this person
+        // cannot see: their texts and notes stay out of the history too.
+        let visible: std::collections::HashSet<ConversationId> = others
+            .iter()
+            .filter(|o| ctx.can_see(&o.conversation))
+            .map(|o| o.conversation.id)
+            .chain(std::iter::once(id))
+            .collect();
+        let limited = ctx.departments.is_some();
+        let messages = messages.into_iter().filter(|m| !limited || visible.contains(&m.conversation_id)).collect();
+        let notes = notes.into_iter().filter(|n| !limited || visible.contains(&n.conversation_id)).collect();
         let others = others.into_iter().filter(|o| o.conversation.id != id && ctx.can_see(&o.conversation)).collect();
         Ok(ConversationPage { summary, messages, notes, patients, consent, others })
     }

@@ -19,6 +19,8 @@ pub enum EventKind {
     /// Assignment, department, status or patient link changed.
     ConversationUpdated,
     NoteAdded,
+    /// A patient submitted a secure form in the conversation.
+    FormSubmitted,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

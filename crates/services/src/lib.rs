@@ -25,6 +25,7 @@ pub mod delivery;
 pub mod departments;
 pub mod error;
 pub mod events;
+pub mod forms;
 pub mod inbound;
 pub mod inbox;
 pub mod numbers;

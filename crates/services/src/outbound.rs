@@ -45,6 +45,9 @@ pub struct StartRequest {
     pub actor: Actor,
     pub ip: Option<String>,
     pub phi_confirmed: bool,
+    /// For a staff member limited to departments: the conversation joined must be in one of
+    /// these, and a new one is opened in one of these.
+    pub within_departments: Option<Vec<DepartmentId>>,
 }
 
 /// Checks what a caller wants to send, naming the field that is wrong.
@@ -137,10 +140,28 @@ impl Services {
                     return Ok(Err(ServiceError::OptedOut));
                 }
                 let thread = tx.upsert_thread_for_update(number.id, contact.id, now).await?;
+                let within = req.within_departments.clone();
                 let mut conversation = match tx.current_conversation(thread.id).await? {
-                    Some(c) => c,
+                    Some(c) => {
+                        if let Some(allowed) = &within
+                            && !c.department_id.is_some_and(|d| allowed.contains(&d))
+                        {
+                            return Ok(Err(ServiceError::Forbidden(
+                                "this number already has an open conversation in another department; ask a colleague there"
+                                    .into(),
+                            )));
+                        }
+                        c
+                    }
                     None => {
-                        let fresh = Conversation::open(thread.id, number.default_department_id, now);
+                        let department = match &within {
+                            Some(allowed) => number
+                                .default_department_id
+                                .filter(|d| allowed.contains(d))
+                                .or_else(|| allowed.first().copied()),
+                            None => number.default_department_id,
+                        };
+                        let fresh = Conversation::open(thread.id, department, now);
                         tx.insert_conversation(&fresh).await?;
                         fresh
                     }

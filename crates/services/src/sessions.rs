@@ -67,6 +67,14 @@ pub struct CurrentSession {
     pub next: NextStep,
 }
 
+/// Two-factor sign-in turned on: the recovery codes (shown once) and the new session's
+/// cookie secret (the session is replaced once it is verified).
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    pub recovery_codes: Vec<String>,
+    pub cookie_secret: String,
+}
+
 /// A second factor being set up: shown once as a QR code and as text.
 #[derive(Debug, Clone)]
 pub struct Enrolment {
@@ -113,13 +121,25 @@ impl Services {
     pub async fn sign_in(&self, email: &str, password: &str, ip: Option<String>) -> Result<SignedIn, ServiceError> {
         let now = crate::now();
         let Some(user) = self.store.user_by_email(email.trim()).await? else {
-            // Spend the same time as a real check so response times do not reveal emails.
+            // Spend the same time as a real check, and lock "the account" after as many
+            // failures as a real one, so neither timing nor the lockout reveals emails.
             let _ = verify_password(password, DUMMY_HASH.get_or_init(dummy_hash));
             self.audit_now(Actor::System, "session.sign_in_failed", None, ip).await?;
+            let key = format!("sign-in-email:{}", email.trim().to_lowercase());
+            let window = self.session_policy.lockout.num_milliseconds().max(60_000);
+            let at = now.timestamp_millis();
+            let hits = frontdesk_store::write(&*self.store, move |tx| {
+                Box::pin(async move { tx.hit_counter(&key, at, window).await })
+            })
+            .await?;
+            if hits >= i64::from(self.session_policy.max_failures) {
+                return Err(locked_message(now + self.session_policy.lockout));
+            }
             return Err(ServiceError::Unauthorized(SIGN_IN_FAILED.into()));
         };
         let security = self.store.user_security(user.id).await?;
         if let Some(until) = security.locked_until.filter(|u| *u > now) {
+            let _ = verify_password(password, DUMMY_HASH.get_or_init(dummy_hash));
             self.audit_now(Actor::User(user.id), "session.sign_in_locked", Some(format!("user:{}", user.id)), ip)
                 .await?;
             return Err(locked_message(until));
@@ -147,12 +167,17 @@ impl Services {
         let next = self.next_step(&user, &security, &session);
         let stored = session.clone();
         let user_id = user.id;
+        // Failures are forgiven only by a complete sign-in: a password alone must not reset
+        // the count that wrong second-factor codes add to.
+        let forgive = next == NextStep::Done;
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
-                let mut security = tx.user_security_for_update(user_id).await?;
-                security.failed_logins = 0;
-                security.locked_until = None;
-                tx.update_user_security(user_id, &security).await?;
+                if forgive {
+                    let mut security = tx.user_security_for_update(user_id).await?;
+                    security.failed_logins = 0;
+                    security.locked_until = None;
+                    tx.update_user_security(user_id, &security).await?;
+                }
                 tx.insert_session(&stored).await?;
                 tx.insert_audit(&audit::entry(
                     &Actor::User(user_id),
@@ -200,6 +225,21 @@ impl Services {
     /// absolute limit, its user not disabled. Records activity (at most once a minute, so a
     /// busy dashboard does not write on every request).
     pub async fn current_session(&self, cookie_secret: &str) -> Result<Option<CurrentSession>, ServiceError> {
+        self.lookup_session(cookie_secret, true).await
+    }
+
+    /// The same check for background requests (live refreshes, event streams): the session
+    /// must be alive, but the request is not the person's activity, so it does not postpone
+    /// the idle limit.
+    pub async fn peek_session(&self, cookie_secret: &str) -> Result<Option<CurrentSession>, ServiceError> {
+        self.lookup_session(cookie_secret, false).await
+    }
+
+    async fn lookup_session(
+        &self,
+        cookie_secret: &str,
+        activity: bool,
+    ) -> Result<Option<CurrentSession>, ServiceError> {
         let now = crate::now();
         let Some(mut session) = self.store.session_by_hash(&token_hash(cookie_secret)).await? else {
             return Ok(None);
@@ -212,7 +252,7 @@ impl Services {
                 .await?;
             return Ok(None);
         };
-        if now - session.last_seen_at >= TimeDelta::minutes(1) {
+        if activity && now - session.last_seen_at >= TimeDelta::minutes(1) {
             session.last_seen_at = now;
             let stored = session.clone();
             frontdesk_store::write(&*self.store, move |tx| Box::pin(async move { tx.update_session(&stored).await }))
@@ -221,6 +261,17 @@ impl Services {
         let security = self.store.user_security(user.id).await?;
         let next = self.next_step(&user, &security, &session);
         Ok(Some(CurrentSession { session, user, next }))
+    }
+
+    /// Whether the session with this id is still alive (long-lived streams ask this now and
+    /// then, so a stream ends when its session does).
+    pub async fn session_alive(&self, id_hash: &str) -> Result<bool, ServiceError> {
+        let now = crate::now();
+        let Some(session) = self.store.session_by_hash(id_hash).await? else { return Ok(false) };
+        if now >= session.expires_at || now - session.last_seen_at >= self.session_policy.idle {
+            return Ok(false);
+        }
+        Ok(self.store.user_by_id(session.user_id).await?.is_some_and(|u| !u.disabled))
     }
 
     pub async fn sign_out(&self, session: &Session, ip: Option<String>) -> Result<(), ServiceError> {
@@ -245,13 +296,14 @@ impl Services {
     }
 
     /// Completes sign-in with a TOTP code or a recovery code. Wrong codes count towards the
-    /// same lockout as wrong passwords.
+    /// same lockout as wrong passwords; a TOTP code is accepted once. On success the session
+    /// is replaced by a new one (new id, new CSRF token), whose cookie secret is returned.
     pub async fn verify_second_factor(
         &self,
         current: &CurrentSession,
         code: &str,
         ip: Option<String>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<String, ServiceError> {
         let now = crate::now();
         let user = &current.user;
         let security = self.store.user_security(user.id).await?;
@@ -259,23 +311,32 @@ impl Services {
             return Err(locked_message(until));
         }
         let code = code.trim();
-        let totp_ok = match (&security.totp_secret, security.totp_enabled) {
+        let totp_step = match (&security.totp_secret, security.totp_enabled) {
             (Some(secret), true) => totp(secret, &user.email, &self.settings().name)?
                 .check(&code.replace(' ', ""), now.timestamp().max(0) as u64)
-                .is_some(),
-            _ => false,
+                .map(|step| step as i64),
+            _ => None,
         };
         let user_id = user.id;
         let recovery_hash = recovery_hash(code);
-        let mut session = current.session.clone();
-        session.mfa_verified = true;
-        session.csrf_token = random_secret(24);
+        let (cookie_secret, fresh) = self.fresh_session(&current.session, now);
+        let old_hash = current.session.id_hash.clone();
         let ip2 = ip.clone();
         let accepted = frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
+                let mut security = tx.user_security_for_update(user_id).await?;
+                // Under the row lock, so two requests cannot both spend one code.
+                let totp_ok = totp_step.is_some_and(|step| step > security.totp_last_step);
                 let ok = totp_ok || tx.use_recovery_code(user_id, &recovery_hash, now).await?;
                 if ok {
-                    tx.update_session(&session).await?;
+                    if let Some(step) = totp_step.filter(|_| totp_ok) {
+                        security.totp_last_step = step;
+                    }
+                    security.failed_logins = 0;
+                    security.locked_until = None;
+                    tx.update_user_security(user_id, &security).await?;
+                    tx.delete_session(&old_hash).await?;
+                    tx.insert_session(&fresh).await?;
                     let action = if totp_ok { "session.second_factor" } else { "session.recovery_code_used" };
                     tx.insert_audit(&audit::entry(
                         &Actor::User(user_id),
@@ -291,12 +352,30 @@ impl Services {
         })
         .await?;
         if accepted {
-            return Ok(());
+            return Ok(cookie_secret);
         }
         match self.record_failure(user_id, now, ip).await? {
             Some(until) => Err(locked_message(until)),
-            None => Err(ServiceError::Unauthorized("that code is not right; codes change every 30 seconds".into())),
+            None => Err(ServiceError::Unauthorized(
+                "that code is not right (or was already used); codes change every 30 seconds".into(),
+            )),
         }
+    }
+
+    /// A verified session replacing `old` (same user, same absolute limit), with its secret.
+    fn fresh_session(&self, old: &Session, now: DateTime<Utc>) -> (String, Session) {
+        let cookie_secret = random_secret(32);
+        let session = Session {
+            id_hash: token_hash(&cookie_secret),
+            user_id: old.user_id,
+            csrf_token: random_secret(24),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: old.expires_at,
+            mfa_verified: true,
+            ip: old.ip.clone(),
+        };
+        (cookie_secret, session)
     }
 
     /// Starts (or restarts) two-factor enrolment: a new secret, not yet in force.
@@ -350,31 +429,34 @@ impl Services {
         current: &CurrentSession,
         code: &str,
         ip: Option<String>,
-    ) -> Result<Vec<String>, ServiceError> {
+    ) -> Result<Enrolled, ServiceError> {
         let now = crate::now();
         let user = &current.user;
         let security = self.store.user_security(user.id).await?;
         let Some(secret) = security.totp_secret.filter(|_| !security.totp_enabled) else {
             return Err(ServiceError::invalid("code", "start the set-up again: no pending two-factor secret"));
         };
-        let ok = totp(&secret, &user.email, &self.settings().name)?
+        let Some(step) = totp(&secret, &user.email, &self.settings().name)?
             .check(&code.trim().replace(' ', ""), now.timestamp().max(0) as u64)
-            .is_some();
-        if !ok {
+        else {
             return Err(ServiceError::invalid("code", "that code is not right; type the 6 digits your app shows now"));
-        }
+        };
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
         let user_id = user.id;
-        let mut session = current.session.clone();
-        session.mfa_verified = true;
+        let (cookie_secret, fresh) = self.fresh_session(&current.session, now);
+        let old_hash = current.session.id_hash.clone();
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
                 let mut security = tx.user_security_for_update(user_id).await?;
                 security.totp_enabled = true;
+                security.totp_last_step = step as i64;
+                security.failed_logins = 0;
+                security.locked_until = None;
                 tx.update_user_security(user_id, &security).await?;
                 tx.replace_recovery_codes(user_id, &hashes).await?;
-                tx.update_session(&session).await?;
+                tx.delete_session(&old_hash).await?;
+                tx.insert_session(&fresh).await?;
                 tx.insert_audit(&audit::entry(
                     &Actor::User(user_id),
                     "user.totp_enabled",
@@ -386,7 +468,7 @@ impl Services {
             })
         })
         .await?;
-        Ok(codes)
+        Ok(Enrolled { recovery_codes: codes, cookie_secret })
     }
 
     /// Whether `client` (an address) has used up its failed attempts for now.

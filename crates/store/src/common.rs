@@ -18,6 +18,7 @@ use frontdesk_domain::model::{MediaRef, Patient};
 use crate::vault::{Vault, aad};
 use crate::{StoreError, StoreResult};
 
+pub(crate) mod forms;
 mod staff_reads;
 pub(crate) mod statement;
 pub(crate) use staff_reads::staff_reads;
@@ -595,6 +596,7 @@ macro_rules! define_backend {
                     totp_enabled: get(r, "", "totp_enabled")?,
                     failed_logins: get(r, "", "failed_logins")?,
                     locked_until: opt_ts(r, "", "locked_until")?,
+                    totp_last_step: get(r, "", "totp_last_step")?,
                 })
             }
 
@@ -1021,11 +1023,13 @@ macro_rules! define_backend {
 
 
             crate::common::staff_reads!();
+            crate::common::forms::form_reads!();
 
             crate::common::sqlx_write_queries!($wkind $(($($wargs)*))? ; skip_locked: $sl);
         }
 
         crate::common::sqlx_write_tx!($wkind $(($($wargs)*))?);
+        crate::common::forms::form_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
 
         #[async_trait::async_trait]
         impl crate::Store for $store {
@@ -1346,7 +1350,7 @@ macro_rules! sqlx_write_queries {
             E: sqlx::Executor<'e, Database = Db>,
         {
             let row = sqlx::query(concat!(
-                "SELECT totp_secret, totp_enabled, failed_logins, locked_until FROM users WHERE id = $1",
+                "SELECT totp_secret, totp_enabled, failed_logins, locked_until, totp_last_step FROM users WHERE id = $1",
                 " FOR UPDATE"
             ))
             .bind(user_id)

@@ -74,6 +74,7 @@ pub const TABLES: &[Table] = &[
             ("totp_enabled", K::Bool),
             ("failed_logins", K::Int),
             ("locked_until", K::OptInt),
+            ("totp_last_step", K::Int),
         ],
     },
     Table {
@@ -284,6 +285,41 @@ pub const TABLES: &[Table] = &[
         columns: &[("term", K::Text), ("patient_id", K::Uuid)],
     },
     Table { name: "send_slots", key: &["number_id"], columns: &[("number_id", K::Uuid), ("next_at_us", K::Int)] },
+    // Secure forms (0004_forms.sql).
+    Table {
+        name: "form_requests",
+        key: &["id"],
+        columns: &[
+            ("id", K::Uuid),
+            ("token_hash", K::Text),
+            ("conversation_id", K::Uuid),
+            ("form_key", K::Text),
+            ("status", K::Text),
+            ("created_at", K::Int),
+            ("expires_at", K::Int),
+            ("opened_at", K::OptInt),
+            ("submitted_at", K::OptInt),
+            ("dob_attempts", K::Int),
+            ("locked_until", K::OptInt),
+            ("sent_by", K::OptUuid),
+        ],
+    },
+    Table {
+        name: "form_submissions",
+        key: &["id"],
+        columns: &[
+            ("id", K::Uuid),
+            ("request_id", K::Uuid),
+            ("answers", K::Bytes),
+            ("score", K::OptText),
+            ("created_at", K::Int),
+        ],
+    },
+    Table {
+        name: "form_files",
+        key: &["id"],
+        columns: &[("id", K::Uuid), ("submission_id", K::Uuid), ("content_type", K::Text), ("bytes", K::Bytes)],
+    },
     Table {
         name: "throttle_hits",
         key: &["key"],

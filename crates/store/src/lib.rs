@@ -27,10 +27,12 @@ use frontdesk_domain::{E164, MessageStatus};
 
 mod common;
 pub mod copy;
+pub mod forms;
 pub mod postgres;
 pub mod sqlite;
 pub mod vault;
 
+pub use forms::{FormReads, FormWrites};
 pub use vault::{MasterKey, Vault};
 
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +92,7 @@ pub struct MessageStatusChange {
 /// closure's transaction. Methods named `*_for_update` lock the row (PostgreSQL) so
 /// concurrent writers serialise on it; on SQLite all writes are serial anyway.
 #[async_trait]
-pub trait WriteTx: Send {
+pub trait WriteTx: FormWrites + Send {
     /// Records that a provider message id has been seen. Returns `false` if it already had
     /// been (a duplicate delivery), `true` the first time.
     async fn claim_provider_receipt(
@@ -244,7 +246,7 @@ pub struct ConversationQuery {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: FormReads + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -125,6 +125,7 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
         totp_enabled: true,
         failed_logins: 2,
         locked_until: Some(t(90_000)),
+        totp_last_step: 58_000_042,
     };
     let session = Session {
         id_hash: "ab".repeat(32),
@@ -286,6 +287,40 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
                 target: Some(format!("message:{}", outbound.id)),
                 ip: Some("198.51.100.4".into()),
                 detail: None,
+            })
+            .await?;
+            // The shared limits (0003), so every table has a row.
+            tx.reserve_send_slot(n.id, 1_000, 5_000).await?;
+            tx.hit_counter("sign-in:198.51.100.4", 5_000, 60_000).await?;
+            // Secure forms: a request, its submission and one file.
+            let request = frontdesk_domain::forms::FormRequest {
+                id: new_id(),
+                token_hash: "form-token-hash".into(),
+                conversation_id: conversation.id,
+                form_key: "phq-9".into(),
+                status: frontdesk_domain::forms::FormRequestStatus::Submitted,
+                created_at: t(30),
+                expires_at: t(40),
+                opened_at: Some(t(31)),
+                submitted_at: Some(t(32)),
+                dob_attempts: 1,
+                locked_until: None,
+                sent_by: Some(a.id),
+            };
+            tx.insert_form_request(&request).await?;
+            let submission = frontdesk_domain::forms::FormSubmission {
+                id: new_id(),
+                request_id: request.id,
+                answers: Default::default(),
+                score: None,
+                created_at: t(32),
+            };
+            tx.insert_form_submission(&submission).await?;
+            tx.insert_form_file(&frontdesk_domain::forms::FormFile {
+                id: new_id(),
+                submission_id: submission.id,
+                content_type: "image/png".into(),
+                bytes: vec![1, 2, 3],
             })
             .await?;
             let thread = tx.thread_by_id(thread.id).await?.unwrap();

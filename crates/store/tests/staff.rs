@@ -254,6 +254,7 @@ async fn user_security_round_trip_and_sealed(h: Harness) {
         totp_enabled: true,
         failed_logins: 3,
         locked_until: Some(t(60_000)),
+        totp_last_step: 58_000_123,
     };
     let (uid, sec) = (u.id, security.clone());
     let (before, after) = w(&s, move |tx| {
@@ -276,7 +277,7 @@ async fn user_security_round_trip_and_sealed(h: Harness) {
     assert_eq!(stored.name, u.name);
 
     // Clearing the secret and the lock works too.
-    let cleared = UserSecurity { totp_secret: None, totp_enabled: false, failed_logins: 0, locked_until: None };
+    let cleared = UserSecurity::default();
     let c = cleared.clone();
     w(&s, move |tx| Box::pin(async move { tx.update_user_security(uid, &c).await })).await.unwrap();
     assert_eq!(s.user_security(u.id).await.unwrap(), cleared);

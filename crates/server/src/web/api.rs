@@ -423,6 +423,7 @@ pub async fn start_conversation(
             actor: principal.actor(),
             ip: client_ip(&headers),
             phi_confirmed: req.confirm_phi,
+            within_departments: None,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(message.into())))

@@ -9,6 +9,9 @@ const FILES: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
     ("simulator.js", "text/javascript; charset=utf-8", include_str!("../../static/simulator.js")),
     ("dashboard.js", "text/javascript; charset=utf-8", include_str!("../../static/dashboard.js")),
+    // Secure forms (`web::patient_forms`).
+    ("form.js", "text/javascript; charset=utf-8", include_str!("../../static/form.js")),
+    ("form.css", "text/css; charset=utf-8", include_str!("../../static/form.css")),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

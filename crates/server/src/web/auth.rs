@@ -254,7 +254,13 @@ async fn code(
         return too_many();
     }
     match state.services.verify_second_factor(&pending.current, &form.code, pending.ip.clone()).await {
-        Ok(()) => Redirect::to(&step_target(NextStep::Done, &next)).into_response(),
+        Ok(cookie_secret) => {
+            // The verified session is a new one (new id and CSRF token): a session id seen
+            // before the second factor is worth nothing after it.
+            let mut response = Redirect::to(&step_target(NextStep::Done, &next)).into_response();
+            response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(&state, &cookie_secret));
+            response
+        }
         Err(ServiceError::Unauthorized(message)) | Err(ServiceError::Invalid { message, .. }) => {
             if failed(&state, &headers).await {
                 return too_many();
@@ -359,13 +365,18 @@ async fn two_factor_confirm(
         return too_many();
     }
     match state.services.confirm_totp_enrolment(current, &form.code, pending.ip.clone()).await {
-        Ok(codes) => {
-            // The session is verified now; its CSRF token is unchanged.
-            let csrf = current.session.csrf_token.clone();
-            let mut page = two_factor_page_for(&state, current, next, None, None, codes, csrf);
+        Ok(enrolled) => {
+            // The verified session is a new one, with its own CSRF token for this page's forms.
+            let csrf = match state.services.current_session(&enrolled.cookie_secret).await {
+                Ok(Some(fresh)) => fresh.session.csrf_token,
+                Ok(None) => String::new(),
+                Err(e) => return error_page(&e),
+            };
+            let mut page = two_factor_page_for(&state, current, next, None, None, enrolled.recovery_codes, csrf);
             page.required = false;
             let mut response = render(&page, StatusCode::OK);
             response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(&state, &enrolled.cookie_secret));
             response
         }
         Err(ServiceError::Invalid { message, .. }) => {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod home;
 pub mod ops;
 pub mod pages;
+pub mod patient_forms;
 pub mod security;
 pub mod session;
 pub mod simulator;
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(dashboard::routes())
         .merge(admin::routes())
+        .merge(patient_forms::staff_routes())
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));
 
     let mut app = Router::new()
@@ -90,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/static/{file}", get(assets::serve))
+        // Patients' secure forms: the link's token is the key, never a staff session.
+        .merge(patient_forms::public_routes())
         .nest("/api/v1", api)
         .nest("/webhooks", webhooks);
     if state.simulator.is_some() {

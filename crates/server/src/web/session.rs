@@ -75,7 +75,13 @@ pub fn clear_cookie() -> HeaderValue {
 
 /// Resolves the session and enforces CSRF on state-changing requests.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let background = request.headers().contains_key("x-frontdesk-background")
+        || request.headers().get(header::ACCEPT).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
     let current = match cookie_value(request.headers(), COOKIE) {
+        Some(secret) if background => match state.services.peek_session(&secret).await {
+            Ok(c) => c,
+            Err(e) => return super::pages::error_page(&e),
+        },
         Some(secret) => match state.services.current_session(&secret).await {
             Ok(c) => c,
             Err(e) => return super::pages::error_page(&e),
@@ -117,7 +123,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if let Some(c) = current {
         request.extensions_mut().insert(c);
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // Staff pages hold patient data (and the two-factor secret): never kept by the browser's
+    // cache, so Back after sign-out on a shared front-desk computer shows nothing.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn same_origin(headers: &HeaderMap) -> bool {

@@ -60,8 +60,11 @@ pub async fn staff_events(
             if let Some(id) = event.conversation_id {
                 match services.store.conversation_summary(id).await {
                     Ok(Some(s)) if ctx.can_see(&s.conversation) => {
-                        attention = event.kind == frontdesk_services::EventKind::MessageReceived
-                            && s.conversation.assignee_id.is_none_or(|a| a == ctx.user.id);
+                        attention = matches!(
+                            event.kind,
+                            frontdesk_services::EventKind::MessageReceived
+                                | frontdesk_services::EventKind::FormSubmitted
+                        ) && s.conversation.assignee_id.is_none_or(|a| a == ctx.user.id);
                     }
                     Ok(_) => return None,
                     // The page refetches on any event; an unreadable one is passed on bare.
@@ -79,5 +82,21 @@ pub async fn staff_events(
             Some(Ok(SseEvent::default().event(kind).data(data.to_string())))
         }
     });
+    // The stream ends with its session (sign-out, idle or absolute limit, disabled account):
+    // checked every few seconds rather than per event, so a quiet stream ends too.
+    let services = state.services.clone();
+    let id_hash = staff.session.id_hash.clone();
+    let session_ended = async move {
+        loop {
+            tokio::time::sleep(SESSION_CHECK).await;
+            if !services.session_alive(&id_hash).await.unwrap_or(true) {
+                return;
+            }
+        }
+    };
+    let stream = futures::StreamExt::take_until(stream, Box::pin(session_ended));
     Sse::new(Box::pin(stream)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
+
+/// How often a dashboard's event stream checks that its session is still alive.
+const SESSION_CHECK: Duration = Duration::from_secs(10);

@@ -166,7 +166,11 @@ impl Site {
         assert!(done.body.contains("Continue to the inbox"));
         let codes = recovery_codes(&done.body);
         assert_eq!(codes.len(), 10);
-        (cookie, secret, codes)
+        // The verified session is a new one; the pre-enrolment cookie is worth nothing now.
+        let verified = done.cookie().expect("a new session cookie once verified");
+        assert_ne!(verified, cookie);
+        assert_eq!(self.get("/admin", Some(&cookie)).await.status, 303);
+        (verified, secret, codes)
     }
 }
 
@@ -369,10 +373,22 @@ async fn an_admin_enrols_totp_then_signs_in_with_a_code_or_a_recovery_code_once(
     let bad = site.post("/login/code", Some(&cookie), &[("code", "123 456")]).await;
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("That code is not right"), "{}", bad.body);
-    let code = totp_code_at(&secret, Utc::now()).unwrap();
+    // The code enrolment used is spent; the next one (still within the accepted skew) works.
+    let spent = totp_code_at(&secret, Utc::now()).unwrap();
+    let replay = site.post("/login/code", Some(&cookie), &[("code", &spent)]).await;
+    assert_eq!(replay.status, 422, "a TOTP code is accepted once");
+    let code = totp_code_at(&secret, Utc::now() + TimeDelta::seconds(30)).unwrap();
     let ok = site.post("/login/code", Some(&cookie), &[("code", &code)]).await;
     assert_eq!((ok.status, ok.location()), (303, "/"));
+    let old = cookie;
+    let cookie = ok.cookie().expect("a new session once the second factor is verified");
+    assert_ne!(cookie, old, "the session id changes at the second factor");
+    assert_eq!(site.get("/admin/users", Some(&old)).await.status, 303);
     assert_eq!(site.get("/admin/users", Some(&cookie)).await.status, 200);
+    // The same code again, in another sign-in: refused.
+    let b = site.sign_in("gil@clinic.test", PASSWORD).await;
+    let again_code = site.post("/login/code", Some(&b.cookie().unwrap()), &[("code", &code)]).await;
+    assert_eq!(again_code.status, 422, "a TOTP code is accepted once");
     // Enrolling again is refused: it is on.
     let again = site.get("/account/two-factor", Some(&cookie)).await;
     assert!(again.body.contains("already on"));

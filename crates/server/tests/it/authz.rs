@@ -507,16 +507,16 @@ impl Site {
         let current = self.services.current_session(&signed.cookie_secret).await.unwrap().unwrap();
         let enrolment = self.services.begin_totp_enrolment(&current.user).await.unwrap();
         let code = totp_code_at(&enrolment.secret_base32, Utc::now()).unwrap();
-        let codes = self.services.confirm_totp_enrolment(&current, &code, None).await.unwrap();
-        (self.browser(&signed.cookie_secret).await, codes)
+        let enrolled = self.services.confirm_totp_enrolment(&current, &code, None).await.unwrap();
+        (self.browser(&enrolled.cookie_secret).await, enrolled.recovery_codes)
     }
 
     /// A further admin session, its second factor a recovery code.
     async fn admin_session(&self, email: &str, recovery_code: &str) -> Browser {
         let signed = self.services.sign_in(email, PASSWORD, None).await.unwrap();
         let current = self.services.current_session(&signed.cookie_secret).await.unwrap().unwrap();
-        self.services.verify_second_factor(&current, recovery_code, None).await.unwrap();
-        self.browser(&signed.cookie_secret).await
+        let verified = self.services.verify_second_factor(&current, recovery_code, None).await.unwrap();
+        self.browser(&verified).await
     }
 
     async fn browser(&self, secret: &str) -> Browser {

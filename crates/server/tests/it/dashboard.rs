@@ -344,6 +344,42 @@ async fn department_limits_roles_csrf_and_sign_in_are_enforced() {
     assert!(!inbox.contains(&format!("/c/{id}")));
     assert!(app.messages(id).await.iter().all(|m| m.direction == frontdesk_domain::Direction::Inbound
         || m.sender != frontdesk_domain::model::SenderKind::Staff));
+
+    // Nor text into it by starting a "new" conversation with the same number.
+    let before = app.messages(id).await.len();
+    let (status, _, _) = app.post(&limited, "/new", &[("to", PATIENT), ("body", "Hello from billing")]).await;
+    assert_eq!(status, 403, "joining another department's conversation is refused");
+    assert_eq!(app.messages(id).await.len(), before, "nothing was queued");
+
+    // Earlier episodes in a department they cannot see stay out of the history.
+    use frontdesk_services::conversations::ConversationChange;
+    app.services.change_conversation(&admin_ctx, id, ConversationChange::Close, None).await.unwrap();
+    app.inbound("SM00000000000000000000000000000044", "second visit").await;
+    let second = app
+        .services
+        .store
+        .list_conversations(&frontdesk_store::ConversationQuery { limit: 10, ..Default::default() })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.conversation.id != id)
+        .unwrap()
+        .conversation
+        .id;
+    app.services
+        .change_conversation(&admin_ctx, second, ConversationChange::Department(Some(other.id)), None)
+        .await
+        .unwrap();
+    let (status, page) = app.get(&limited, &format!("/c/{second}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("second visit"));
+    assert!(!page.contains("hello"), "the earlier episode (no department) is not shown to them");
+    let (_, full) = app.get(&staff, &format!("/c/{second}")).await;
+    assert!(full.contains("hello") && full.contains("second visit"), "unlimited staff see the whole thread");
+
+    // Staff pages are never cached by the browser.
+    let r = app.http.get(app.url("/")).header("cookie", &staff.cookie).send().await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
     app.stop().await;
 }
 

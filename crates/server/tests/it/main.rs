@@ -8,6 +8,7 @@ mod cluster;
 mod consent;
 mod dashboard;
 mod departments;
+mod forms;
 mod inbound;
 mod ops;
 mod outbound;

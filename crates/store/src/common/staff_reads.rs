@@ -72,7 +72,10 @@ macro_rules! staff_reads {
             // serves the common views); only those few rows are then joined to their
             // thread, contact, number, patient and newest message. Joining first would
             // build every matching row before the LIMIT.
-            let mut b = sqlx::QueryBuilder::<Db>::new(concat!(summary_select!(), " WHERE c.id IN (SELECT c.id FROM conversations c"));
+            let mut b = sqlx::QueryBuilder::<Db>::new(concat!(
+                summary_select!(),
+                " WHERE c.id IN (SELECT c.id FROM conversations c"
+            ));
             push_inbox_filter(&mut b, query);
             b.push(inbox_order(query.order));
             b.push(" LIMIT ").push_bind(i64::from(query.limit));
@@ -233,7 +236,8 @@ macro_rules! staff_reads {
                 return Ok(Vec::new());
             }
             let tokens = term_tokens(vault, terms);
-            let mut b = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", message_cols!(), " FROM messages WHERE id IN ("));
+            let mut b =
+                sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", message_cols!(), " FROM messages WHERE id IN ("));
             push_term_match(&mut b, "message_terms", "message_id", &tokens, limit);
             b.push(") ORDER BY created_at DESC, id DESC");
             let rows = b.build().fetch_all(ex).await.map_err(db_err)?;

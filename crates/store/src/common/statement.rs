@@ -123,13 +123,15 @@ pub(crate) fn update_user(u: &User) -> Statement {
 pub(crate) fn update_user_security(vault: &Vault, user_id: Uuid, s: &UserSecurity) -> Statement {
     let secret = s.totp_secret.as_ref().map(|v| vault.seal(v.as_bytes(), &aad(user_id, "users.totp_secret")));
     Statement::new(
-        "UPDATE users SET totp_secret = $2, totp_enabled = $3, failed_logins = $4, locked_until = $5 WHERE id = $1",
+        "UPDATE users SET totp_secret = $2, totp_enabled = $3, failed_logins = $4, locked_until = $5, \
+         totp_last_step = $6 WHERE id = $1",
         vec![
             Param::Uuid(user_id),
             Param::OptBytes(secret),
             Param::Bool(s.totp_enabled),
             Param::Int(i64::from(s.failed_logins)),
             Param::OptInt(opt_ms(s.locked_until)),
+            Param::Int(s.totp_last_step),
         ],
     )
 }
@@ -148,7 +150,7 @@ pub(crate) fn open_totp_secret(
 }
 
 pub(crate) const USER_SECURITY: &str =
-    "SELECT totp_secret, totp_enabled, failed_logins, locked_until FROM users WHERE id = $1";
+    "SELECT totp_secret, totp_enabled, failed_logins, locked_until, totp_last_step FROM users WHERE id = $1";
 
 pub(crate) fn clear_user_departments(user_id: Uuid) -> Statement {
     Statement::new("DELETE FROM user_departments WHERE user_id = $1", vec![Param::Uuid(user_id)])

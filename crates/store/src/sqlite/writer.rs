@@ -25,6 +25,8 @@ use crate::common::*;
 use crate::vault::Vault;
 use crate::{MessageStatusChange, StoreError, StoreResult, WriteTx};
 
+mod forms;
+
 /// Most closures committed together. Bounds the time one batch holds the write lock and the
 /// work lost to a failed commit, while being far above what a busy practice queues.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -626,6 +628,7 @@ impl WriteTx for SqliteTx {
                 totp_enabled: get(r, "totp_enabled")?,
                 failed_logins: get(r, "failed_logins")?,
                 locked_until: opt_ts(r, "locked_until")?,
+                totp_last_step: get(r, "totp_last_step")?,
             })
         })?
         .ok_or_else(|| StoreError::Other(format!("user {user_id} does not exist")))

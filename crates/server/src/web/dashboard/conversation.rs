@@ -94,6 +94,9 @@ pub struct ConversationView {
     pub department_name: String,
     pub snooze_min: String,
     pub csrf: String,
+    /// Secure forms sent in this thread, and the forms staff can send (`web::patient_forms`).
+    pub forms: Vec<crate::web::patient_forms::FormRow>,
+    pub form_choices: Vec<Opt>,
 }
 
 #[derive(Template)]
@@ -292,6 +295,11 @@ async fn build(
     } else {
         String::new()
     };
+    let forms = crate::web::patient_forms::conversation_forms(state, staff, c.id).await?;
+    let form_choices = crate::web::patient_forms::form_choices()
+        .into_iter()
+        .map(|(value, label)| Opt { value, label, selected: false })
+        .collect();
     let snooze_min =
         (now + chrono::TimeDelta::minutes(1)).with_timezone(&settings.time_zone).format("%Y-%m-%dT%H:%M").to_string();
     Ok(ConversationView {
@@ -326,6 +334,8 @@ async fn build(
         composer,
         snooze_min,
         csrf: staff.csrf().to_string(),
+        forms,
+        form_choices,
     })
 }
 

@@ -105,6 +105,7 @@ pub async fn start(State(state): State<AppState>, staff: Staff, Form(form): Form
             actor: Actor::User(staff.ctx.user.id),
             ip: staff.ip.clone(),
             phi_confirmed: form.confirm_phi.as_deref().is_some_and(|v| matches!(v, "1" | "on" | "true")),
+            within_departments: staff.ctx.departments.clone(),
         })
         .await;
     match result {

@@ -1,0 +1,484 @@
+//! Secure forms end to end: staff send a form from a conversation (the text carries only the
+//! link), the patient opens and submits it over the public pages, staff see the score and the
+//! answers (audited), replays and bad links get neutral pages, bad uploads are refused with
+//! nothing stored.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use frontdesk_domain::forms::FormRequestStatus;
+use frontdesk_domain::model::{ProviderKind, Role};
+use frontdesk_providers::twilio::signature::{Algorithm, compute};
+use frontdesk_server::{App, Settings};
+use frontdesk_services::Services;
+use frontdesk_services::audit::Actor;
+use frontdesk_services::numbers::NewNumber;
+use reqwest::multipart;
+use reqwest::redirect::Policy;
+use tokio::sync::oneshot;
+
+use crate::support::{ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, PRACTICE};
+
+const PATIENT: &str = "+12127365051";
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Forms {
+    base: String,
+    http: reqwest::Client,
+    services: Services,
+    twilio: FakeTwilio,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+fn png(extra_text: &str, pad_to: usize) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        c.extend_from_slice(&[0, 0, 0, 0]);
+        c
+    };
+    v.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]));
+    v.extend(chunk(b"tEXt", format!("Comment\0{extra_text}").as_bytes()));
+    let idat = vec![7u8; pad_to.saturating_sub(v.len() + 40)];
+    v.extend(chunk(b"IDAT", &idat));
+    v.extend(chunk(b"IEND", &[]));
+    v
+}
+
+impl Forms {
+    async fn start() -> Forms {
+        let twilio = FakeTwilio::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let mut settings =
+            Settings { data_dir: dir.path().to_path_buf(), public_url: Some(base.clone()), ..Settings::default() };
+        settings.twilio.account_sid = Some(ACCOUNT_SID.into());
+        settings.twilio.auth_token = Some(AUTH_TOKEN.into());
+        settings.twilio.api_base = Some(twilio.base.clone());
+        settings.twilio.timeout_secs = Some(2);
+        settings.simulator.enabled = Some(false);
+        let app = App::build(settings).await.expect("app builds");
+        let services = app.services.clone();
+        let number = NewNumber {
+            e164: PRACTICE.into(),
+            provider: ProviderKind::Twilio,
+            messaging_service_sid: None,
+            rate_limit_per_sec: Some(200.0),
+        };
+        services.add_number(number, Actor::System).await.unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            app.serve(listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        Forms { base, http, services, twilio, stop: Some(stop), handle: Some(handle), _dir: dir }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn user(&self, email: &str, role: Role) -> Browser {
+        self.services.create_user(email, "Pat Staff", role, PASSWORD, Actor::System).await.unwrap();
+        let signed = self.services.sign_in(email, PASSWORD, None).await.unwrap();
+        Browser { cookie: format!("fd_session={}", signed.cookie_secret), csrf: signed.session.csrf_token }
+    }
+
+    /// A text from the patient, so there is a conversation; returns its id.
+    async fn conversation(&self) -> uuid::Uuid {
+        let params: Vec<(String, String)> = [
+            ("MessageSid", "SM00000000000000000000000000000f01"),
+            ("AccountSid", ACCOUNT_SID),
+            ("From", PATIENT),
+            ("To", PRACTICE),
+            ("Body", "Hello, I need to fill in my forms"),
+            ("NumMedia", "0"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let url = self.url("/webhooks/twilio/messages");
+        let signature = compute(AUTH_TOKEN, &url, &params, Algorithm::HmacSha1);
+        let r = self
+            .http
+            .post(url)
+            .header("X-Twilio-Signature", signature)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(&params).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let contact = self
+            .services
+            .store
+            .contact_by_phone(&frontdesk_domain::E164::parse_strict(PATIENT).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        self.services.store.contact_conversations(contact.id).await.unwrap()[0].conversation.id
+    }
+
+    async fn get(&self, b: Option<&Browser>, path: &str) -> (u16, String) {
+        let mut r = self.http.get(self.url(path));
+        if let Some(b) = b {
+            r = r.header("cookie", &b.cookie);
+        }
+        let r = r.send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post(&self, b: &Browser, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &b.csrf)];
+        form.extend_from_slice(fields);
+        let r = self.http.post(self.url(path)).header("cookie", &b.cookie).form(&form).send().await.unwrap();
+        let status = r.status().as_u16();
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (status, location)
+    }
+
+    /// Sends `form` from the conversation; returns the link's path (`/f/...`) from the text.
+    async fn send_form(&self, staff: &Browser, id: uuid::Uuid, form: &str) -> String {
+        let before = self.link_count(id).await;
+        let (status, location) = self.post(staff, &format!("/c/{id}/forms"), &[("form", form)]).await;
+        assert_eq!((status, location.as_str()), (303, format!("/c/{id}").as_str()));
+        let s = self.services.store.conversation_summary(id).await.unwrap().unwrap();
+        let texts: Vec<String> = self
+            .services
+            .store
+            .thread_messages(s.thread.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.body)
+            .filter(|b| b.contains("/f/"))
+            .collect();
+        assert_eq!(texts.len(), before + 1);
+        let body = texts.last().unwrap().clone();
+        let start = body.find(&self.base).expect("the text carries the absolute link");
+        let link: String = body[start + self.base.len()..].chars().take_while(|c| !c.is_whitespace()).collect();
+        assert!(link.starts_with("/f/") && link.len() >= 3 + 43, "a 256-bit token: {link}");
+        link
+    }
+
+    async fn link_count(&self, id: uuid::Uuid) -> usize {
+        let s = self.services.store.conversation_summary(id).await.unwrap().unwrap();
+        self.services
+            .store
+            .thread_messages(s.thread.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|m| m.body.contains("/f/"))
+            .count()
+    }
+
+    async fn submit(&self, link: &str, form: multipart::Form) -> (u16, String) {
+        let r = self.http.post(self.url(link)).multipart(form).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn request_for(&self, id: uuid::Uuid) -> frontdesk_domain::forms::FormRequest {
+        let s = self.services.store.conversation_summary(id).await.unwrap().unwrap();
+        self.services.store.thread_form_requests(s.thread.id).await.unwrap().pop().expect("a request")
+    }
+}
+
+fn phq9(values: [u8; 9]) -> multipart::Form {
+    let mut form = multipart::Form::new();
+    for (i, v) in values.iter().enumerate() {
+        form = form.text(format!("phq9_{}", i + 1), v.to_string());
+    }
+    form.text("phq9_difficulty", "somewhat")
+}
+
+#[tokio::test]
+async fn send_open_submit_phq9_and_staff_see_the_score() {
+    let app = Forms::start().await;
+    let staff = app.user("front@example.org", Role::Staff).await;
+    let id = app.conversation().await;
+
+    // The conversation page offers the forms.
+    let (status, page) = app.get(Some(&staff), &format!("/c/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Send a secure form") && page.contains("value=\"phq-9\""));
+
+    let link = app.send_form(&staff, id, "phq-9").await;
+    // The text carries only the link: no form name, nothing clinical.
+    let r = app.twilio_body(&link).await;
+    assert!(!r.to_lowercase().contains("phq") && !r.to_lowercase().contains("depress"), "{r}");
+    assert_eq!(app.request_for(id).await.status, FormRequestStatus::Sent);
+
+    // The patient opens it: no session needed, never cached.
+    let resp = app.http.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers().get("cache-control").unwrap(), "no-store");
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("PHQ-9") && html.contains("name=\"phq9_9\""));
+    assert!(html.contains("/static/form.js") && !html.contains("<script>"), "no inline script");
+    let request = app.request_for(id).await;
+    assert_eq!(request.status, FormRequestStatus::Opened);
+    assert!(request.opened_at.is_some());
+
+    // A missing answer: the form again, naming it; nothing stored.
+    let mut partial = multipart::Form::new();
+    for i in 1..=8 {
+        partial = partial.text(format!("phq9_{i}"), "1");
+    }
+    let (status, html) = app.submit(&link, partial).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Please check 1 answer") && html.contains("#f-phq9_9"), "{html}");
+    assert_eq!(app.request_for(id).await.status, FormRequestStatus::Opened);
+
+    // 8 × 2 + 1 = 17: moderately severe, item 9 flagged.
+    let (status, html) = app.submit(&link, phq9([2, 2, 2, 2, 2, 2, 2, 2, 1])).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Thank you"));
+    let request = app.request_for(id).await;
+    assert_eq!(request.status, FormRequestStatus::Submitted);
+
+    // A second submit (a replay) is refused; the first stands.
+    let (status, html) = app.submit(&link, phq9([0; 9])).await;
+    assert_eq!(status, 410);
+    assert!(html.contains("already sent"));
+    let (status, html) = app.get(None, &link).await;
+    assert_eq!(status, 410);
+    assert!(html.contains("already sent"));
+
+    // Staff see it in the conversation, with the score computed on the server.
+    let (_, page) = app.get(Some(&staff), &format!("/c/{id}")).await;
+    assert!(page.contains("data-form-status=\"submitted\""), "{page}");
+    assert!(page.contains("score 17 of 27 (moderately severe)"));
+    assert!(page.contains("Flagged"));
+    let submission = app.services.store.form_submission_by_request(request.id).await.unwrap().unwrap();
+    let (status, view) = app.get(Some(&staff), &format!("/forms/{}", submission.id)).await;
+    assert_eq!(status, 200);
+    assert!(view.contains("score 17 of 27 (moderately severe)"));
+    assert!(view.contains("More than half the days") && view.contains("Somewhat difficult"));
+    assert!(view.contains("Item 9"));
+    let audit = app.services.store.list_audit(50).await.unwrap();
+    for action in ["form.send", "form.open", "form.submit", "form.view"] {
+        assert!(audit.iter().any(|a| a.action == action), "{action} audited");
+    }
+
+    // FHIR export.
+    let r = app
+        .http
+        .get(app.url(&format!("/forms/{}/fhir", submission.id)))
+        .header("cookie", &staff.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let qr: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(qr["resourceType"], "QuestionnaireResponse");
+    assert_eq!(qr["status"], "completed");
+    assert_eq!(qr["item"].as_array().unwrap().len(), 10);
+
+    // Staff pages need a session.
+    let (status, _) = app.get(None, &format!("/forms/{}", submission.id)).await;
+    assert_eq!(status, 303);
+    app.stop().await;
+}
+
+impl Forms {
+    /// The body of the text the provider was asked to send carrying `link`.
+    async fn twilio_body(&self, link: &str) -> String {
+        for _ in 0..100 {
+            if let Some(r) = self.twilio.requests().iter().find(|r| r.field("Body").is_some_and(|b| b.contains(link))) {
+                return r.field("Body").unwrap().to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the link was never sent");
+    }
+}
+
+#[tokio::test]
+async fn expired_revoked_and_guessed_links_get_neutral_pages() {
+    let app = Forms::start().await;
+    let staff = app.user("front@example.org", Role::Staff).await;
+    let id = app.conversation().await;
+
+    // Guessed tokens: well-formed or not, the same page.
+    let (guessed_status, guessed) = app.get(None, "/f/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
+    assert_eq!(guessed_status, 404);
+    assert!(guessed.contains("This link does not work"));
+    assert_eq!(app.get(None, "/f/x").await, (404, guessed.clone()));
+    assert_eq!(
+        app.submit("/f/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", phq9([0; 9])).await,
+        (404, guessed.clone())
+    );
+
+    // Revoked: exactly the guessed page.
+    let link = app.send_form(&staff, id, "gad-7").await;
+    let request = app.request_for(id).await;
+    let (status, location) = app.post(&staff, &format!("/forms/requests/{}/revoke", request.id), &[]).await;
+    assert_eq!((status, location), (303, format!("/c/{id}")));
+    assert_eq!(app.get(None, &link).await, (404, guessed.clone()));
+    assert_eq!(app.submit(&link, phq9([0; 9])).await, (404, guessed.clone()));
+
+    // Expired: its own page, and the request reads expired.
+    let link = app.send_form(&staff, id, "consent").await;
+    let mut request = app.request_for(id).await;
+    request.expires_at = chrono::Utc::now() - chrono::TimeDelta::minutes(1);
+    let r = request.clone();
+    frontdesk_store::write(&*app.services.store, move |tx| Box::pin(async move { tx.update_form_request(&r).await }))
+        .await
+        .unwrap();
+    let (status, html) = app.get(None, &link).await;
+    assert_eq!(status, 410);
+    assert!(html.contains("expired"));
+    assert_eq!(app.request_for(id).await.status, FormRequestStatus::Expired);
+    let (_, page) = app.get(Some(&staff), &format!("/c/{id}")).await;
+    assert!(page.contains("data-form-status=\"expired\"") && page.contains("data-form-status=\"revoked\""));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn intake_photo_uploads_checked_stripped_and_sealed() {
+    let app = Forms::start().await;
+    let staff = app.user("front@example.org", Role::Staff).await;
+    let id = app.conversation().await;
+    let link = app.send_form(&staff, id, "intake").await;
+    let intake = |front: Option<(Vec<u8>, &str)>| {
+        let mut f = multipart::Form::new()
+            .text("first_name", "Ann")
+            .text("last_name", "Lee")
+            .text("birth_date", "1980-02-03")
+            .text("address", "1 Main St")
+            .text("has_insurance", "yes")
+            .text("insurer", "Acme Health")
+            .text("member_id", "XQ123");
+        if let Some((bytes, name)) = front {
+            f = f.part(
+                "card_front",
+                multipart::Part::bytes(bytes).file_name(name.to_string()).mime_str("image/png").unwrap(),
+            );
+        }
+        f
+    };
+
+    // Wrong type (a PDF named .png): refused, named, nothing stored.
+    let (status, html) = app.submit(&link, intake(Some((b"%PDF-1.7 not an image".to_vec(), "card.png")))).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Insurance card, front: this file is not a photo"), "{html}");
+    // Oversized (9 MB): refused with the limit.
+    let (status, html) = app.submit(&link, intake(Some((png("x", 9 * 1024 * 1024), "big.png")))).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("the limit is 8 MB"), "{html}");
+    // Far over the whole-request limit: a clear page, nothing stored.
+    let (status, html) = app.submit(&link, intake(Some((png("x", 40 * 1024 * 1024), "huge.png")))).await;
+    assert_eq!(status, 413);
+    assert!(html.contains("too large"));
+    let request = app.request_for(id).await;
+    assert!(request.status.is_open());
+    assert!(app.services.store.form_submission_by_request(request.id).await.unwrap().is_none());
+
+    // A real PNG with location text in a metadata chunk: accepted, metadata removed.
+    let (status, html) = app.submit(&link, intake(Some((png("GPSLatitude 51.5", 2048), "card.png")))).await;
+    assert_eq!(status, 200, "{html}");
+    let submission = app.services.store.form_submission_by_request(request.id).await.unwrap().unwrap();
+    let files = app.services.store.submission_files(submission.id).await.unwrap();
+    assert_eq!(files.len(), 1);
+    assert!(files[0].bytes.starts_with(b"\x89PNG"));
+    assert!(!files[0].bytes.windows(11).any(|w| w == b"GPSLatitude"), "metadata stripped");
+    let (status, view) = app.get(Some(&staff), &format!("/forms/{}", submission.id)).await;
+    assert_eq!(status, 200);
+    let img = format!("/forms/{}/files/{}", submission.id, files[0].id);
+    assert!(view.contains(&img) && view.contains("Acme Health"));
+    let r = app.http.get(app.url(&img)).header("cookie", &staff.cookie).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("content-type").unwrap(), "image/png");
+    assert_eq!(app.get(None, &img).await.0, 303, "images need a session");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn date_of_birth_check_locks_after_five_wrong_answers() {
+    let app = Forms::start().await;
+    let staff = app.user("front@example.org", Role::Staff).await;
+    let id = app.conversation().await;
+    let patient = app
+        .services
+        .create_patient(
+            frontdesk_services::patients::NewPatient {
+                first_name: "Ann".into(),
+                last_name: "Lee".into(),
+                birth_date: Some("1980-02-03".into()),
+                mrn: None,
+                phone: Some(PATIENT.into()),
+                status: None,
+            },
+            Actor::System,
+            None,
+        )
+        .await
+        .unwrap();
+    let user = app.services.store.user_by_email("front@example.org").await.unwrap().unwrap();
+    let ctx = app.services.staff_context(user).await.unwrap();
+    app.services
+        .change_conversation(
+            &ctx,
+            id,
+            frontdesk_services::conversations::ConversationChange::LinkPatient(Some(patient.id)),
+            None,
+        )
+        .await
+        .unwrap();
+    let link = app.send_form(&staff, id, "phq-9").await;
+
+    let (status, html) = app.get(None, &link).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("confirm your date of birth") && !html.contains("phq9_1"));
+    assert_eq!(app.request_for(id).await.status, FormRequestStatus::Sent, "not opened before the check");
+
+    // The right date shows the form and carries the date into the submit.
+    let r = app.http.post(app.url(&format!("{link}/identity"))).form(&[("dob", "1980-02-03")]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("name=\"phq9_1\"") && html.contains("name=\"_dob\""));
+    // A submit without the date is sent back to the check.
+    let (status, html) = app.submit(&link, phq9([0; 9])).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("confirm your date of birth"));
+
+    for left in (1..=4).rev() {
+        let r =
+            app.http.post(app.url(&format!("{link}/identity"))).form(&[("dob", "1990-01-01")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&format!("{left} attempt")), "{html}");
+    }
+    let r = app.http.post(app.url(&format!("{link}/identity"))).form(&[("dob", "1990-01-01")]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("locked"));
+    // Locked even with the right date now.
+    let r = app.http.post(app.url(&format!("{link}/identity"))).form(&[("dob", "1980-02-03")]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}
