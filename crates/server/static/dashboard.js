@@ -39,7 +39,16 @@
   function resetIdle() {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(async function () {
-      try { await post("/logout", { _csrf: CSRF }); } catch (_) { /* the server expires it too */ }
+      try {
+        // Not followed: the redirect to /login would be cut off by the navigation below.
+        await fetch("/logout", {
+          method: "POST",
+          headers: { "X-CSRF-Token": CSRF, "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ _csrf: CSRF }).toString(),
+          credentials: "same-origin",
+          redirect: "manual",
+        });
+      } catch (_) { /* the server expires it too */ }
       location.href = "/login?expired=1";
     }, IDLE_MINUTES * 60 * 1000);
   }
