@@ -40,7 +40,7 @@ pub struct DatasetArgs {
     /// Messages to generate (spread over the conversations, a few threads very long).
     #[arg(long, default_value_t = 1_000_000)]
     messages: usize,
-    /// 5,000 conversations and 50,000 messages, 30 iterations: a smoke run of ~20 s.
+    /// At most 5,000 conversations and 50,000 messages, 30 iterations: a smoke run of ~20 s.
     #[arg(long)]
     quick: bool,
     /// Measured iterations per query (after the warm-up).
@@ -928,8 +928,9 @@ async fn generate(
 
 pub async fn run(mut args: DatasetArgs) -> anyhow::Result<()> {
     if args.quick {
-        args.conversations = 5_000;
-        args.messages = 50_000;
+        // 5,000 / 50,000 unless smaller sizes were asked for.
+        args.conversations = args.conversations.min(5_000);
+        args.messages = args.messages.min(50_000);
         args.iterations = args.iterations.min(30);
         args.warmup = args.warmup.min(5);
         args.page_iterations = args.page_iterations.min(30);

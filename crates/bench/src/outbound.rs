@@ -59,8 +59,8 @@ pub struct OutboundArgs {
     /// outbox; duplicates and losses are counted across all of them at the fake provider.
     #[arg(long, default_value_t = 1)]
     instances: usize,
-    /// A smoke run of a few seconds: 300 messages across 10 senders at 50/s, 8 connections,
-    /// 30 s drain bound, 1 s settle (overrides those options).
+    /// A smoke run of a few seconds: 300 messages across 4 senders at 50/s, 8 connections,
+    /// 60 s drain bound, 1 s settle (overrides those options).
     #[arg(long)]
     quick: bool,
 }
@@ -77,10 +77,10 @@ fn patient_number(i: usize) -> String {
 pub async fn run(mut args: OutboundArgs) -> anyhow::Result<()> {
     if args.quick {
         args.messages = 300;
-        args.senders = 10;
+        args.senders = 4;
         args.rate = 50.0;
         args.connections = 8;
-        args.drain_secs = 30.0;
+        args.drain_secs = 60.0;
         args.settle_secs = 1.0;
     }
     anyhow::ensure!((1..=8).contains(&args.instances), "--instances must be 1..=8");

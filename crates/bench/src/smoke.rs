@@ -74,7 +74,21 @@ pub fn run(args: SmokeArgs) -> anyhow::Result<()> {
         ("outbound", vec!["outbound", "--quick", "--frontdesk-bin", &bin]),
         ("live", vec!["live", "--quick", "--frontdesk-bin", &bin]),
         ("crash", vec!["crash", "--cycles", "2", "--load-secs", "1.5", "--frontdesk-bin", &bin]),
-        ("dataset", vec!["dataset", "--quick", "--pages", "--frontdesk-bin", &bin]),
+        // Smaller than `dataset --quick`: the smoke run checks the harness, not the figures.
+        (
+            "dataset",
+            vec![
+                "dataset",
+                "--quick",
+                "--conversations",
+                "1000",
+                "--messages",
+                "10000",
+                "--pages",
+                "--frontdesk-bin",
+                &bin,
+            ],
+        ),
     ];
     let started = Instant::now();
     eprintln!(

@@ -236,7 +236,8 @@
       thread().querySelectorAll("li[data-message-id]").forEach(function (li) {
         before[li.getAttribute("data-message-id")] = li.getAttribute("data-status");
       });
-      const doc = await fetchHtml("/c/" + id + "/thread");
+      const all = new URLSearchParams(location.search).get("all") === "1" ? "?all=1" : "";
+      const doc = await fetchHtml("/c/" + id + "/thread" + all);
       if (!doc) return;
       const fresh = doc.getElementById("thread");
       if (!fresh) return;

@@ -526,3 +526,22 @@ async fn the_dashboard_event_stream_needs_a_session() {
     assert!(!seen.contains("hi\""), "events carry ids, not text");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_long_thread_shows_its_newest_entries_and_the_rest_on_request() {
+    let app = Dash::start().await;
+    let total = frontdesk_server::web::dashboard::conversation::RECENT_ENTRIES + 5;
+    for i in 0..total {
+        app.inbound(&format!("SM{i:032}"), &format!("visit note {i:03}")).await;
+    }
+    let id = app.only_conversation().await;
+    let staff = app.user("long@example.org", Role::Staff).await;
+    let (status, page) = app.get(&staff, &format!("/c/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Show 5 earlier messages and notes"), "the hidden ones are counted");
+    assert!(!page.contains("visit note 004") && page.contains("visit note 005"));
+    assert!(page.contains(&format!("visit note {:03}", total - 1)));
+    let (_, all) = app.get(&staff, &format!("/c/{id}?all=1")).await;
+    assert!(all.contains("visit note 000") && !all.contains("earlier messages and notes"));
+    app.stop().await;
+}

@@ -68,7 +68,21 @@ pub struct ComposerState {
     pub note_error: String,
 }
 
+/// How much of a long thread the page shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// The newest [`RECENT_ENTRIES`] texts and notes, with a link to the rest.
+    Recent,
+    All,
+}
+
+/// Texts and notes shown before "Show earlier": a long thread (hundreds of texts over years)
+/// would otherwise make every visit and every live refresh render all of it.
+pub const RECENT_ENTRIES: usize = 150;
+
 pub struct ConversationView {
+    /// Earlier texts and notes not shown (History::Recent); 0 when everything is shown.
+    pub hidden_earlier: usize,
     pub id: String,
     pub who: String,
     pub phone: String,
@@ -129,6 +143,7 @@ async fn build(
     staff: &Staff,
     page: ConversationPage,
     composer: ComposerState,
+    history: History,
 ) -> Result<ConversationView, ServiceError> {
     let names = Names::load(state).await?;
     let templates = state.services.list_templates().await?;
@@ -148,6 +163,8 @@ async fn build(
         .chain(page.notes.iter().map(|n| (n.created_at, Entry::Note(n))))
         .collect();
     entries.sort_by_key(|(at, _)| *at);
+    let hidden_earlier = if history == History::Recent { entries.len().saturating_sub(RECENT_ENTRIES) } else { 0 };
+    let entries = entries.into_iter().skip(hidden_earlier);
     let mut items = Vec::with_capacity(entries.len() + 2);
     let mut episode: Option<Uuid> = None;
     let mut episodes: Vec<Uuid> = vec![c.id];
@@ -303,6 +320,7 @@ async fn build(
     let snooze_min =
         (now + chrono::TimeDelta::minutes(1)).with_timezone(&settings.time_zone).format("%Y-%m-%dT%H:%M").to_string();
     Ok(ConversationView {
+        hidden_earlier,
         id: c.id.to_string(),
         who: match &s.patient {
             Some(p) => format!("{} {}", p.first_name, p.last_name),
@@ -345,12 +363,13 @@ async fn render_page(
     id: Uuid,
     composer: ComposerState,
     status: StatusCode,
+    history: History,
 ) -> Response {
     let page = match state.services.conversation_page(&staff.ctx, id, staff.ip.clone()).await {
         Ok(p) => p,
         Err(e) => return error_page(&e),
     };
-    match build(state, staff, page, composer).await {
+    match build(state, staff, page, composer, history).await {
         Ok(c) => render(&ConversationHtml { chrome: Chrome::new(state, staff, "inbox"), c }, status),
         Err(e) => error_page(&e),
     }
@@ -364,6 +383,15 @@ fn parse_id(raw: &str) -> Result<Uuid, Box<Response>> {
 pub struct PageQuery {
     #[serde(default)]
     template: Option<String>,
+    /// `1`: the whole history, however long.
+    #[serde(default)]
+    all: Option<String>,
+}
+
+impl PageQuery {
+    fn history(&self) -> History {
+        if self.all.as_deref() == Some("1") { History::All } else { History::Recent }
+    }
 }
 
 pub async fn page(
@@ -387,11 +415,16 @@ pub async fn page(
             Err(_) => composer.error = "template: no such template".into(),
         }
     }
-    render_page(&state, &staff, id, composer, StatusCode::OK).await
+    render_page(&state, &staff, id, composer, StatusCode::OK, q.history()).await
 }
 
 /// The thread alone, for the page to refetch when a live event concerns it.
-pub async fn thread(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Response {
+pub async fn thread(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(r) => return *r,
@@ -400,7 +433,7 @@ pub async fn thread(State(state): State<AppState>, staff: Staff, Path(id): Path<
         Ok(p) => p,
         Err(e) => return error_page(&e),
     };
-    match build(&state, &staff, page, ComposerState::default()).await {
+    match build(&state, &staff, page, ComposerState::default(), q.history()).await {
         Ok(c) => render(&ThreadHtml { c }, StatusCode::OK),
         Err(e) => error_page(&e),
     }
@@ -471,7 +504,7 @@ pub async fn reply(
                     }
                 }
             };
-            render_page(&state, &staff, id, composer, status).await
+            render_page(&state, &staff, id, composer, status, History::Recent).await
         }
     }
 }
@@ -496,7 +529,7 @@ pub async fn note(
         Ok(_) => see_other(&format!("/c/{id}#thread")),
         Err(e @ ServiceError::Invalid { .. }) => {
             let composer = ComposerState { note_draft: form.body, note_error: e.to_string(), ..Default::default() };
-            render_page(&state, &staff, id, composer, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_page(&state, &staff, id, composer, StatusCode::UNPROCESSABLE_ENTITY, History::Recent).await
         }
         Err(e) => error_page(&e),
     }
