@@ -8,4 +8,7 @@ venv="$(mktemp -d "${TMPDIR:-/tmp}/frontdesk-telnyx-oracle.XXXXXX")"
 trap 'rm -rf "$venv"' EXIT
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+# Build our verifier first: the cases carry timestamps relative to now, so compiling must not
+# happen between generating them and checking them.
+(cd "$here/../.." && cargo build --quiet -p frontdesk-providers --example verify_telnyx_signatures)
 "$venv/bin/python" "$here/check.py"
