@@ -8,6 +8,12 @@
 //! keep-alive connections. The fake Twilio (`fake_twilio`, crash mode) records each Create on
 //! arrival, with the message id of its StatusCallback, and answers one in ten only after a
 //! pause, so kills land between "the provider has it" and "Frontdesk recorded the answer".
+//!
+//! With `--database-url` (or `FRONTDESK_BENCH_POSTGRES_URL`) the server runs on a fresh
+//! PostgreSQL database `fd_bench_<random>` (created here, dropped afterwards) with the same
+//! master key across restarts, and the checks query that database with sqlx instead of the
+//! SQLite file; the checks themselves are the same, plus one: every acknowledged MessageSid
+//! also has its row in `provider_receipts`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -47,6 +53,10 @@ pub struct CrashArgs {
     lease_secs: u64,
     #[arg(long)]
     frontdesk_bin: Option<PathBuf>,
+    /// Run against PostgreSQL: a fresh database fd_bench_<random> is created on this server,
+    /// serves every restart, and is dropped afterwards.
+    #[arg(long, env = "FRONTDESK_BENCH_POSTGRES_URL")]
+    database_url: Option<String>,
 }
 
 const PRACTICE: &str = "+12125550100";
@@ -143,10 +153,134 @@ fn open_db(path: &Path) -> anyhow::Result<rusqlite::Connection> {
     Ok(conn)
 }
 
+/// Outbound rows: hex id (lowercase, no dashes) → (status, needs_review, provider id).
+type OutboundRows = HashMap<String, (String, bool, Option<String>)>;
+
+/// Where the checks read what the server stored: the SQLite file, or the scratch PostgreSQL
+/// database (the same queries).
+enum Db {
+    Sqlite(PathBuf),
+    Postgres(sqlx::PgPool),
+}
+
+impl Db {
+    async fn open_jobs(&self) -> anyhow::Result<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM outbox_jobs WHERE state IN ('pending', 'in_flight')";
+        Ok(match self {
+            Db::Sqlite(path) => open_db(path)?.query_row(SQL, [], |r| r.get(0))?,
+            Db::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await?,
+        })
+    }
+
+    /// Inbound messages per provider MessageSid.
+    async fn inbound_per_sid(&self) -> anyhow::Result<HashMap<String, i64>> {
+        const SQL: &str = "SELECT provider_message_id, COUNT(*) FROM messages WHERE direction = 'inbound' \
+             AND provider_message_id IS NOT NULL GROUP BY provider_message_id";
+        let mut per_sid = HashMap::new();
+        match self {
+            Db::Sqlite(path) => {
+                let db = open_db(path)?;
+                let mut q = db.prepare(SQL)?;
+                let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                for row in rows {
+                    let (sid, n) = row?;
+                    per_sid.insert(sid, n);
+                }
+            }
+            Db::Postgres(pool) => {
+                let rows: Vec<(String, i64)> = sqlx::query_as(SQL).fetch_all(pool).await?;
+                per_sid.extend(rows);
+            }
+        }
+        Ok(per_sid)
+    }
+
+    async fn receipts(&self) -> anyhow::Result<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM provider_receipts";
+        Ok(match self {
+            Db::Sqlite(path) => open_db(path)?.query_row(SQL, [], |r| r.get(0))?,
+            Db::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await?,
+        })
+    }
+
+    /// The provider message ids in `provider_receipts` (PostgreSQL mode only).
+    async fn receipt_sids(&self) -> anyhow::Result<Option<HashSet<String>>> {
+        Ok(match self {
+            Db::Sqlite(_) => None,
+            Db::Postgres(pool) => {
+                let rows: Vec<String> =
+                    sqlx::query_scalar("SELECT provider_message_id FROM provider_receipts").fetch_all(pool).await?;
+                Some(rows.into_iter().collect())
+            }
+        })
+    }
+
+    async fn outbound(&self) -> anyhow::Result<OutboundRows> {
+        let mut outbound = HashMap::new();
+        match self {
+            Db::Sqlite(path) => {
+                let db = open_db(path)?;
+                let mut q = db.prepare(
+                    "SELECT lower(hex(id)), status, needs_review, provider_message_id FROM messages \
+                     WHERE direction = 'outbound'",
+                )?;
+                let rows = q.query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, bool>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })?;
+                for row in rows {
+                    let (id, status, review, sid) = row?;
+                    outbound.insert(id, (status, review, sid));
+                }
+            }
+            Db::Postgres(pool) => {
+                let rows: Vec<(uuid::Uuid, String, bool, Option<String>)> = sqlx::query_as(
+                    "SELECT id, status, needs_review, provider_message_id FROM messages WHERE direction = 'outbound'",
+                )
+                .fetch_all(pool)
+                .await?;
+                for (id, status, review, sid) in rows {
+                    outbound.insert(id.simple().to_string(), (status, review, sid));
+                }
+            }
+        }
+        Ok(outbound)
+    }
+
+    async fn needs_review_total(&self) -> anyhow::Result<i64> {
+        Ok(match self {
+            Db::Sqlite(path) => open_db(path)?.query_row(
+                "SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND needs_review = 1",
+                [],
+                |r| r.get(0),
+            )?,
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND needs_review")
+                    .fetch_one(pool)
+                    .await?
+            }
+        })
+    }
+}
+
 pub async fn run(mut args: CrashArgs) -> anyhow::Result<()> {
     if args.quick {
         args.cycles = 3;
     }
+    let Some(url) = args.database_url.clone() else {
+        return run_with(args, None).await;
+    };
+    let pg = crate::PgDatabase::create(&url).await?;
+    let outcome = run_with(args, Some(&pg.url)).await;
+    pg.drop_database().await;
+    outcome
+}
+
+async fn run_with(args: CrashArgs, database_url: Option<&str>) -> anyhow::Result<()> {
     anyhow::ensure!((1..=100).contains(&args.cycles), "--cycles must be 1..=100");
     anyhow::ensure!(args.inbound_rate > 0.0 && args.inbound_rate <= 20_000.0, "--inbound-rate must be 1..=20000");
     anyhow::ensure!(args.load_secs > 0.5 && args.load_secs <= 60.0, "--load-secs must be 0.5..=60");
@@ -161,28 +295,45 @@ pub async fn run(mut args: CrashArgs) -> anyhow::Result<()> {
     let account_sid = format!("AC{}", crate::random_hex(32));
     let auth_token = crate::random_hex(32);
     let addr = procs::free_loopback_addr()?;
+    let mut extra_env: Vec<(String, String)> = vec![
+        ("FRONTDESK_TWILIO__API_BASE".into(), format!("http://{}", fake.addr)),
+        ("FRONTDESK_TWILIO__TIMEOUT_SECS".into(), "2".into()),
+        ("FRONTDESK_DISPATCHER__RETRY_BASE_MS".into(), "50".into()),
+        ("FRONTDESK_DISPATCHER__LEASE_SECS".into(), args.lease_secs.to_string()),
+    ];
+    if database_url.is_some() {
+        // The same key for every restart (the sealed bodies in the database need it).
+        extra_env.push(("FRONTDESK_MASTER_KEY".into(), frontdesk_store::MasterKey::generate().to_base64()));
+    }
     let config = procs::FrontdeskConfig {
         binary: &binary,
         data_dir: &data_dir,
         addr,
         account_sid: &account_sid,
         auth_token: &auth_token,
-        database_url: None,
+        database_url,
         practice_number: PRACTICE,
-        extra_env: vec![
-            ("FRONTDESK_TWILIO__API_BASE".into(), format!("http://{}", fake.addr)),
-            ("FRONTDESK_TWILIO__TIMEOUT_SECS".into(), "2".into()),
-            ("FRONTDESK_DISPATCHER__RETRY_BASE_MS".into(), "50".into()),
-            ("FRONTDESK_DISPATCHER__LEASE_SECS".into(), args.lease_secs.to_string()),
-        ],
+        extra_env,
         numbers: Vec::new(),
     };
     config.register_numbers()?;
     let token = Arc::new(config.cli(&["token", "create", "--name", "crash-bench"])?.trim().to_string());
     anyhow::ensure!(!token.is_empty(), "`frontdesk token create` printed no token");
     let spec = crate::workload_spec(&addr, &account_sid, &auth_token, PRACTICE, 200);
+    let db = match database_url {
+        None => Db::Sqlite(data_dir.join("frontdesk.db")),
+        Some(url) => Db::Postgres(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to the scratch database: {e}"))?,
+        ),
+    };
     eprintln!(
-        "crash: {} cycles, {} webhooks/s + {} API senders, server on {addr}, scratch {}",
+        "crash ({}): {} cycles, {} webhooks/s + {} API senders, server on {addr}, scratch {}",
+        if database_url.is_some() { "PostgreSQL" } else { "SQLite" },
         args.cycles,
         args.inbound_rate,
         args.api_connections,
@@ -304,16 +455,11 @@ pub async fn run(mut args: CrashArgs) -> anyhow::Result<()> {
             redelivered_ok += 1;
         }
     }
-    let db_path = data_dir.join("frontdesk.db");
     let drain_started = Instant::now();
     let drain_deadline = drain_started + Duration::from_secs(args.lease_secs * 3 + 60);
     let mut open_jobs: i64 = -1;
     while Instant::now() < drain_deadline {
-        open_jobs = open_db(&db_path)?.query_row(
-            "SELECT COUNT(*) FROM outbox_jobs WHERE state IN ('pending', 'in_flight')",
-            [],
-            |r| r.get(0),
-        )?;
+        open_jobs = db.open_jobs().await?;
         if open_jobs == 0 {
             break;
         }
@@ -327,39 +473,17 @@ pub async fn run(mut args: CrashArgs) -> anyhow::Result<()> {
     anyhow::ensure!(alive, "the final server instance exited by itself:\n{}", server.log_tail());
 
     // ---- what the database holds
-    let db = open_db(&db_path)?;
-    let mut per_sid: HashMap<String, i64> = HashMap::new();
-    {
-        let mut q = db.prepare(
-            "SELECT provider_message_id, COUNT(*) FROM messages WHERE direction = 'inbound' \
-             AND provider_message_id IS NOT NULL GROUP BY provider_message_id",
-        )?;
-        let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        for row in rows {
-            let (sid, n) = row?;
-            per_sid.insert(sid, n);
-        }
-    }
+    let per_sid = db.inbound_per_sid().await?;
     let inbound_lost: Vec<&String> = acked.iter().filter(|s| !per_sid.contains_key(*s)).collect();
     let inbound_dup: Vec<(&String, i64)> = per_sid.iter().filter(|(_, n)| **n > 1).map(|(s, n)| (s, *n)).collect();
     let strangers = per_sid.keys().filter(|s| !attempted.contains(*s)).count();
     let stored_unacked = per_sid.keys().filter(|s| !acked.contains(*s) && attempted.contains(*s)).count();
-    let receipts: i64 = db.query_row("SELECT COUNT(*) FROM provider_receipts", [], |r| r.get(0))?;
+    let receipts = db.receipts().await?;
+    let acked_without_receipt: Option<Vec<&String>> =
+        db.receipt_sids().await?.map(|have| acked.iter().filter(|s| !have.contains(*s)).collect());
 
     // Outbound rows: hex id → (status, needs_review, provider id).
-    let mut outbound: HashMap<String, (String, bool, Option<String>)> = HashMap::new();
-    {
-        let mut q = db.prepare(
-            "SELECT lower(hex(id)), status, needs_review, provider_message_id FROM messages WHERE direction = 'outbound'",
-        )?;
-        let rows = q.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, Option<String>>(3)?))
-        })?;
-        for row in rows {
-            let (id, status, review, sid) = row?;
-            outbound.insert(id, (status, review, sid));
-        }
-    }
+    let outbound = db.outbound().await?;
 
     // ---- what reached the fake Twilio
     let (creates, lists, per_message, per_body, sid_by_message, without_id) = fake.with_record(|r| {
@@ -414,10 +538,10 @@ pub async fn run(mut args: CrashArgs) -> anyhow::Result<()> {
             _ => {}
         }
     }
-    let needs_review_total: i64 =
-        db.query_row("SELECT COUNT(*) FROM messages WHERE direction = 'outbound' AND needs_review = 1", [], |r| {
-            r.get(0)
-        })?;
+    let needs_review_total = db.needs_review_total().await?;
+    if let Db::Postgres(pool) = db {
+        pool.close().await;
+    }
     let mismatched_sid = sends
         .iter()
         .filter(|s| {
@@ -431,10 +555,12 @@ pub async fn run(mut args: CrashArgs) -> anyhow::Result<()> {
     let unsent_rows = outbound.values().filter(|(st, _, _)| matches!(st.as_str(), "queued" | "sending")).count();
 
     let mut rows = Vec::new();
-    let zero_inbound = inbound_lost.is_empty() && inbound_dup.is_empty();
+    let zero_inbound = inbound_lost.is_empty()
+        && inbound_dup.is_empty()
+        && acked_without_receipt.as_ref().is_none_or(|missing| missing.is_empty());
     let zero_outbound = sent_twice.is_empty() && body_twice == 0 && lost == 0;
     rows.push(json!({
-        "scenario": "crash_sqlite",
+        "scenario": if database_url.is_some() { "crash_postgres" } else { "crash_sqlite" },
         "target": format!("{} kill -9 cycles", args.cycles),
         "cycles": args.cycles,
         "inbound_rate": args.inbound_rate,
@@ -450,6 +576,7 @@ pub async fn run(mut args: CrashArgs) -> anyhow::Result<()> {
         "inbound_stored_twice": inbound_dup.len(),
         "inbound_strangers": strangers,
         "provider_receipts": receipts,
+        "inbound_acked_without_receipt": acked_without_receipt.as_ref().map(Vec::len),
         "redelivered_acked": redeliver.len(),
         "redelivered_ok": redelivered_ok,
     }));
@@ -510,6 +637,7 @@ fn print_table(rows: &[Value]) {
             ("  stored but not acknowledged (fine)", "inbound_stored_not_acked"),
             ("  acknowledged but LOST (target 0)", "inbound_acked_lost"),
             ("  stored more than once (target 0)", "inbound_stored_twice"),
+            ("  acknowledged without a receipt (target 0)", "inbound_acked_without_receipt"),
             ("  redeliveries of acked sids answered 200", "redelivered_ok"),
             ("API send answers", "api_statuses"),
             ("API sends acknowledged (201)", "api_sends_acked"),

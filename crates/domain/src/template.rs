@@ -128,7 +128,9 @@ fn missing_reason(name: &str) -> &'static str {
         Some("patient") => "this conversation is not linked to a patient",
         Some("staff") => "no staff member is sending this message",
         Some("department") => "this conversation has no department, or the department has no such detail",
-        Some("form") => "no form is attached to this message",
+        Some("form") => {
+            "no form is attached to this message: use \"Send a secure form\" in the conversation, which texts the link"
+        }
         _ => "the practice settings do not fill it in",
     }
 }

@@ -132,7 +132,28 @@ fn practice_settings(settings: &Settings) -> PracticeSettings {
     }
     practice.default_region = Region::from_code(&settings.default_region).unwrap_or_default();
     practice.public_url = settings.public_url.as_ref().map(|u| u.trim_end_matches('/').to_string());
+    // Form links must be absolute to work on a phone: without a public URL, the address the
+    // server listens on (reachable on the practice's network at least).
+    practice.links_base_url = practice.public_url.clone().or_else(|| links_base_from_listen(&settings.listen));
     practice
+}
+
+/// `http://{listen}` for a listen address; an unspecified host (`0.0.0.0`, `[::]`) becomes
+/// the loopback, since a wildcard is not an address anyone can visit.
+fn links_base_from_listen(listen: &str) -> Option<String> {
+    let listen = listen.trim();
+    if listen.is_empty() {
+        return None;
+    }
+    let listen = listen.trim_start_matches("http://").trim_end_matches('/');
+    let fixed = if let Some(port) = listen.strip_prefix("0.0.0.0:") {
+        format!("127.0.0.1:{port}")
+    } else if let Some(port) = listen.strip_prefix("[::]:") {
+        format!("[::1]:{port}")
+    } else {
+        listen.to_string()
+    };
+    Some(format!("http://{fixed}"))
 }
 
 /// How long a claimed job stays reserved. It must outlast a provider call by a wide margin:

@@ -47,9 +47,44 @@ fn plausible(token: &str) -> bool {
     (20..=128).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The form a request names (built-in forms today).
+/// The built-in form a key names (custom forms: [`Services::form_definition`]).
 pub fn definition(key: &str) -> Option<FormDefinition> {
     forms::builtin(key)
+}
+
+/// The `settings` key under which the admins' custom forms are kept (a JSON array of
+/// [`FormDefinition`]s).
+pub const CUSTOM_FORMS_KEY: &str = "forms.custom";
+
+/// Reads a custom form as an admin typed it (JSON in the `domain::forms` format) and checks
+/// it. Errors are `invalid("definition", ...)` and name the bad field.
+pub fn parse_custom_form(json: &str) -> Result<FormDefinition, ServiceError> {
+    let bad = |m: String| ServiceError::invalid("definition", m);
+    let form: FormDefinition =
+        serde_json::from_str(json).map_err(|e| bad(format!("the definition is not valid: {e}")))?;
+    let key = form.key.trim();
+    if key.is_empty()
+        || key.len() > 64
+        || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err(bad(format!("key {key:?} must be 1 to 64 lowercase letters, digits, - or _")));
+    }
+    if forms::builtin(key).is_some() {
+        return Err(bad(format!("key {key:?} is a built-in form's: choose another")));
+    }
+    if form.title.trim().is_empty() {
+        return Err(bad("title must not be empty".into()));
+    }
+    if form.fields.is_empty() {
+        return Err(bad("fields must list at least one field".into()));
+    }
+    for f in &form.fields {
+        if f.label.trim().is_empty() {
+            return Err(bad(format!("field {:?}: label must not be empty", f.id)));
+        }
+    }
+    form.check().map_err(bad)?;
+    Ok(form)
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +157,65 @@ fn parse_dob(s: &str) -> Option<NaiveDate> {
 }
 
 impl Services {
-    /// Sends a built-in form into a conversation: a new request with a fresh token, then a
+    /// The admins' custom forms, in the order they were added. A stored list that no longer
+    /// reads is logged and treated as empty (requests for its forms then show "not found").
+    pub async fn custom_forms(&self) -> Result<Vec<FormDefinition>, ServiceError> {
+        let Some(json) = self.store.setting(CUSTOM_FORMS_KEY).await? else {
+            return Ok(Vec::new());
+        };
+        match serde_json::from_str::<Vec<FormDefinition>>(&json) {
+            Ok(forms) => Ok(forms),
+            Err(e) => {
+                tracing::warn!(error = %e, "stored custom forms could not be read");
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// Every form staff can send: the built-in ones, then the custom ones.
+    pub async fn all_forms(&self) -> Result<Vec<FormDefinition>, ServiceError> {
+        let mut all = forms::builtins();
+        all.extend(self.custom_forms().await?);
+        Ok(all)
+    }
+
+    /// The form a key names: built-in or custom.
+    pub async fn form_definition(&self, key: &str) -> Result<Option<FormDefinition>, ServiceError> {
+        if let Some(form) = definition(key) {
+            return Ok(Some(form));
+        }
+        Ok(self.custom_forms().await?.into_iter().find(|f| f.key == key))
+    }
+
+    /// Adds or replaces (by key) a custom form typed as JSON. Admins only; audited
+    /// `form.define`. Errors name the bad field (`invalid("definition", ...)`).
+    pub async fn save_custom_form(
+        &self,
+        ctx: &StaffContext,
+        json: &str,
+        ip: Option<String>,
+    ) -> Result<FormDefinition, ServiceError> {
+        ctx.require_admin()?;
+        let form = parse_custom_form(json)?;
+        let mut all = self.custom_forms().await?;
+        match all.iter_mut().find(|f| f.key == form.key) {
+            Some(existing) => *existing = form.clone(),
+            None => all.push(form.clone()),
+        }
+        let stored = serde_json::to_string(&all).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let now = crate::now();
+        let entry = audit::entry(&Actor::User(ctx.user.id), "form.define", Some(format!("form:{}", form.key)), ip, now);
+        frontdesk_store::write(&*self.store, move |tx| {
+            Box::pin(async move {
+                tx.put_setting(CUSTOM_FORMS_KEY, &stored, now).await?;
+                tx.insert_audit(&entry).await
+            })
+        })
+        .await?;
+        Ok(form)
+    }
+
+    /// Sends a built-in or custom form into a conversation: a new request with a fresh token, then a
     /// text with only the link. Audited `form.send`.
     pub async fn send_form(
         &self,
@@ -138,9 +231,18 @@ impl Services {
         if summary.contact.opted_out {
             return Err(ServiceError::OptedOut);
         }
-        let form = definition(form_key).ok_or_else(|| ServiceError::invalid("form", "choose one of the forms"))?;
+        let form = self
+            .form_definition(form_key)
+            .await?
+            .ok_or_else(|| ServiceError::invalid("form", "choose one of the forms"))?;
         let settings = self.settings();
-        let base = settings.public_url.as_deref().unwrap_or("").trim_end_matches('/').to_string();
+        let base = settings
+            .links_base_url
+            .as_deref()
+            .or(settings.public_url.as_deref())
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .to_string();
         // No PHI in the text: not even which form it is. A token that happens to look like
         // a record number to the PHI guard is drawn again.
         let text = |token: &str| {
@@ -287,7 +389,7 @@ impl Services {
         if request.locked_until.is_some_and(|l| l > now) {
             return Ok(Err(Unavailable::Locked));
         }
-        match definition(&request.form_key) {
+        match self.form_definition(&request.form_key).await? {
             Some(form) => Ok(Ok((request, form))),
             None => Ok(Err(Unavailable::NotFound)),
         }
@@ -487,7 +589,11 @@ impl Services {
                 None
             };
             out.push(FormRequestView {
-                title: definition(&request.form_key).map(|f| f.title).unwrap_or_else(|| request.form_key.clone()),
+                title: self
+                    .form_definition(&request.form_key)
+                    .await?
+                    .map(|f| f.title)
+                    .unwrap_or_else(|| request.form_key.clone()),
                 status: request.effective_status(now),
                 request,
                 submission,
@@ -501,7 +607,7 @@ impl Services {
         let submission = self.store.form_submission_by_id(id).await?.ok_or_else(not_found)?;
         let request = self.store.form_request_by_id(submission.request_id).await?.ok_or_else(not_found)?;
         let summary = self.visible_conversation(ctx, request.conversation_id).await.map_err(|_| not_found())?;
-        let form = definition(&request.form_key).ok_or_else(not_found)?;
+        let form = self.form_definition(&request.form_key).await?.ok_or_else(not_found)?;
         Ok(SubmissionView { form, request, submission, summary })
     }
 

@@ -53,6 +53,9 @@ pub struct PracticeSettings {
     pub default_region: Region,
     /// Public base URL (no trailing slash) that providers call; used for status callbacks.
     pub public_url: Option<String>,
+    /// Base URL (no trailing slash) for links texted to patients (secure forms): the public
+    /// URL, or else the address the server listens on. Never used for provider callbacks.
+    pub links_base_url: Option<String>,
     /// What happens when a staff text looks like it carries health information.
     pub phi_guard: PhiGuardMode,
     /// The practice's time zone: office hours, and night-time notices when a patient's own
@@ -103,6 +106,7 @@ impl PracticeSettings {
             opt_in_confirmation: format!("{name}: you are subscribed again. Reply HELP for help, STOP to opt out."),
             default_region: Region::US,
             public_url: None,
+            links_base_url: None,
             phi_guard: PhiGuardMode::Warn,
             time_zone: chrono_tz::America::New_York,
             segment_cost_cents: 0.83,

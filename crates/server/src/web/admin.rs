@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/templates", get(templates).post(save_template))
         .route("/admin/templates/{id}/delete", post(delete_template))
         .route("/admin/settings", get(settings).post(save_settings))
+        .route("/admin/forms", get(forms_list).post(save_form))
 }
 
 /// A refusal shown on the form: the field it concerns and what to do (empty: none).
@@ -67,6 +68,7 @@ fn field_label(field: &str) -> &str {
         "help_text" => "HELP reply",
         "phi_guard" => "PHI guard",
         "time_zone" => "Time zone",
+        "definition" => "Form definition",
         _ => "This form",
     }
 }
@@ -927,6 +929,126 @@ async fn save_settings(State(state): State<AppState>, staff: Staff, Form(form): 
         Err(e) => match form_error(e, "name") {
             Ok(error) => {
                 settings_page(&state, &staff, &Flag::default(), form, Some(error), StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Err(e) => error_page(&e),
+        },
+    }
+}
+
+// ---- /admin/forms ----
+
+pub struct FormListRow {
+    pub key: String,
+    pub title: String,
+    pub fields: usize,
+    pub builtin: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_forms.html")]
+struct FormsPage {
+    chrome: Chrome,
+    confirmation: Option<String>,
+    rows: Vec<FormListRow>,
+    /// The JSON in the editor.
+    definition: String,
+    editing: String,
+    error: FormError,
+}
+
+/// What a new custom form starts from.
+fn sample_form() -> String {
+    let sample = serde_json::json!({
+        "key": "follow-up",
+        "title": "Follow-up questions",
+        "description": "A few questions before your visit.",
+        "fields": [
+            {"id": "feeling", "label": "How are you feeling?", "type": "single_choice", "required": true,
+             "options": [{"value": "better", "label": "Better"}, {"value": "same", "label": "The same"},
+                         {"value": "worse", "label": "Worse"}]},
+            {"id": "details", "label": "Tell us more", "type": "long_text",
+             "show_if": {"field": "feeling", "equals": "worse"}}
+        ]
+    });
+    serde_json::to_string_pretty(&sample).unwrap_or_default()
+}
+
+#[derive(Deserialize, Default)]
+struct FormsQuery {
+    #[serde(default)]
+    edit: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+async fn forms_page(
+    state: &AppState,
+    staff: &Staff,
+    definition: String,
+    editing: String,
+    error: FormError,
+    confirmation: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let custom = match state.services.custom_forms().await {
+        Ok(c) => c,
+        Err(e) => return error_page(&e),
+    };
+    let row = |f: &frontdesk_domain::forms::FormDefinition, builtin: bool| FormListRow {
+        key: f.key.clone(),
+        title: f.title.clone(),
+        fields: f.fields.len(),
+        builtin,
+    };
+    let mut rows: Vec<FormListRow> = frontdesk_domain::forms::builtins().iter().map(|f| row(f, true)).collect();
+    rows.extend(custom.iter().map(|f| row(f, false)));
+    render(
+        &FormsPage { chrome: Chrome::new(state, staff, "admin"), confirmation, rows, definition, editing, error },
+        status,
+    )
+}
+
+async fn forms_list(State(state): State<AppState>, staff: Staff, Query(q): Query<FormsQuery>) -> Response {
+    if let Err(e) = staff.ctx.require_admin() {
+        return error_page(&e);
+    }
+    let (definition, editing) = match q.edit.as_deref().filter(|k| !k.is_empty()) {
+        Some(key) => match state.services.form_definition(key).await {
+            Ok(Some(f)) => (serde_json::to_string_pretty(&f).unwrap_or_default(), f.key),
+            Ok(None) => return error_page(&ServiceError::NotFound("form".into())),
+            Err(e) => return error_page(&e),
+        },
+        None => (sample_form(), String::new()),
+    };
+    let confirmation = q.saved.map(|k| format!("Saved the form {k:?}. Staff can send it from a conversation."));
+    forms_page(&state, &staff, definition, editing, FormError::default(), confirmation, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct FormDefinitionForm {
+    #[serde(default)]
+    definition: String,
+    /// `preview` shows the patient's page; anything else saves.
+    #[serde(default)]
+    action: String,
+}
+
+async fn save_form(State(state): State<AppState>, staff: Staff, Form(f): Form<FormDefinitionForm>) -> Response {
+    if let Err(e) = staff.ctx.require_admin() {
+        return error_page(&e);
+    }
+    let result = if f.action == "preview" {
+        frontdesk_services::forms::parse_custom_form(&f.definition)
+    } else {
+        state.services.save_custom_form(&staff.ctx, &f.definition, staff.ip.clone()).await
+    };
+    match result {
+        Ok(form) if f.action == "preview" => super::patient_forms::preview_page(&state, &form),
+        Ok(form) => Redirect::to(&format!("/admin/forms?saved={}", form.key)).into_response(),
+        Err(e) => match form_error(e, "definition") {
+            Ok(error) => {
+                forms_page(&state, &staff, f.definition, String::new(), error, None, StatusCode::UNPROCESSABLE_ENTITY)
+                    .await
             }
             Err(e) => error_page(&e),
         },

@@ -358,6 +358,14 @@ fn table(ids: &Ids) -> Vec<Case> {
             Session,
             ADMIN_POST,
         ),
+        Case::new(Get, "/admin/forms", "/admin/forms", Session, ADMIN_PAGE),
+        Case::new(Post, "/admin/forms", "/admin/forms", Session, ADMIN_POST).form(&[
+            (
+                "definition",
+                r#"{"key": "authz-check", "title": "Check", "fields": [{"id": "a", "label": "A", "type": "text"}]}"#,
+            ),
+            ("action", "save"),
+        ]),
         Case::new(Get, "/admin/settings", "/admin/settings", Session, ADMIN_PAGE),
         Case::new(Post, "/admin/settings", "/admin/settings", Session, ADMIN_POST).form(&[
             ("name", "Maple Family Practice"),

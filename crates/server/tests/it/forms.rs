@@ -56,13 +56,22 @@ fn png(extra_text: &str, pad_to: usize) -> Vec<u8> {
 
 impl Forms {
     async fn start() -> Forms {
+        Forms::start_with(true).await
+    }
+
+    /// `public_url`: whether `FRONTDESK_PUBLIC_URL` is set (else only the listen address is).
+    async fn start_with(public_url: bool) -> Forms {
         let twilio = FakeTwilio::start().await;
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let mut settings =
-            Settings { data_dir: dir.path().to_path_buf(), public_url: Some(base.clone()), ..Settings::default() };
+        let mut settings = Settings {
+            data_dir: dir.path().to_path_buf(),
+            public_url: public_url.then(|| base.clone()),
+            listen: addr.to_string(),
+            ..Settings::default()
+        };
         settings.twilio.account_sid = Some(ACCOUNT_SID.into());
         settings.twilio.auth_token = Some(AUTH_TOKEN.into());
         settings.twilio.api_base = Some(twilio.base.clone());
@@ -480,5 +489,263 @@ async fn date_of_birth_check_locks_after_five_wrong_answers() {
     // Locked even with the right date now.
     let r = app.http.post(app.url(&format!("{link}/identity"))).form(&[("dob", "1980-02-03")]).send().await.unwrap();
     assert_eq!(r.status(), 403);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_public_url_links_use_the_listen_address() {
+    let app = Forms::start_with(false).await;
+    assert_eq!(app.services.settings().public_url, None, "provider callbacks keep no public URL");
+    let staff = app.user("front@example.org", Role::Staff).await;
+    let id = app.conversation().await;
+    // `send_form` checks the text carries `http://{listen}/f/...`.
+    let link = app.send_form(&staff, id, "gad-7").await;
+    let body = app.twilio_body(&link).await;
+    assert!(body.contains(&format!("{}{link}", app.base)), "{body}");
+    let (status, _) = app.get(None, &link).await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_template_with_form_link_points_staff_to_send_a_secure_form() {
+    let app = Forms::start().await;
+    let staff = app.user("front@example.org", Role::Staff).await;
+    let id = app.conversation().await;
+    let user = app.services.store.user_by_email("front@example.org").await.unwrap().unwrap();
+    let ctx = app.services.staff_context(user).await.unwrap();
+    let t = app
+        .services
+        .save_template(&ctx, None, "Forms", "Please fill this in: {form.link}", None)
+        .await
+        .expect("templates may use {form.link}");
+    let err = app.services.render_template(&ctx, id, t.id).await.unwrap_err().to_string();
+    assert!(err.contains("form.link") && err.contains("Send a secure form"), "{err}");
+    // The page's template endpoint says the same, and nothing is sent.
+    let (status, body) = app.get(Some(&staff), &format!("/c/{id}/template/{}", t.id)).await;
+    assert!(status >= 400 && body.contains("Send a secure form"), "{status} {body}");
+    assert_eq!(app.link_count(id).await, 0);
+    app.stop().await;
+}
+
+/// The text a PDF draws, as far as a test needs: the page streams are left uncompressed, so
+/// each `(...)` literal and `<...>` hex string operand is read as it stands.
+fn pdf_strings(pdf: &[u8]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < pdf.len() {
+        if pdf[i] == b'<' && pdf.get(i + 1) != Some(&b'<') && (i == 0 || pdf[i - 1] != b'<') {
+            let end = match pdf[i + 1..].iter().position(|&b| b == b'>') {
+                Some(n) => i + 1 + n,
+                None => break,
+            };
+            let hex: Vec<u8> = pdf[i + 1..end].iter().copied().filter(|b| b.is_ascii_hexdigit()).collect();
+            if end - i - 1 == hex.len() && hex.len().is_multiple_of(2) {
+                let bytes: Vec<u8> =
+                    hex.chunks(2).map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap()).collect();
+                out.push_str(&String::from_utf8_lossy(&bytes));
+                out.push('\n');
+            }
+            i = end + 1;
+        } else if pdf[i] == b'(' {
+            let mut depth = 1;
+            let mut s = Vec::new();
+            i += 1;
+            while i < pdf.len() && depth > 0 {
+                match pdf[i] {
+                    b'\\' if i + 1 < pdf.len() => {
+                        i += 1;
+                        s.push(pdf[i]);
+                    }
+                    b'(' => {
+                        depth += 1;
+                        s.push(b'(');
+                    }
+                    b')' => {
+                        depth -= 1;
+                        if depth > 0 {
+                            s.push(b')');
+                        }
+                    }
+                    b => s.push(b),
+                }
+                i += 1;
+            }
+            out.push_str(&String::from_utf8_lossy(&s));
+            out.push('\n');
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_submission_exports_as_pdf_for_staff_who_can_see_it() {
+    let app = Forms::start().await;
+    let staff = app.user("front@example.org", Role::Staff).await;
+    let id = app.conversation().await;
+    let link = app.send_form(&staff, id, "phq-9").await;
+    let (status, html) = app.submit(&link, phq9([2, 2, 2, 2, 2, 2, 2, 2, 1])).await;
+    assert_eq!(status, 200, "{html}");
+    let request = app.request_for(id).await;
+    let submission = app.services.store.form_submission_by_request(request.id).await.unwrap().unwrap();
+    let path = format!("/forms/{}/pdf", submission.id);
+
+    let (_, page) = app.get(Some(&staff), &format!("/forms/{}", submission.id)).await;
+    assert!(page.contains(&format!("href=\"{path}\"")), "the submission page links the PDF");
+    let before = app.services.store.list_audit(200).await.unwrap().iter().filter(|a| a.action == "form.view").count();
+    let r = app.http.get(app.url(&path)).header("cookie", &staff.cookie).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("content-type").unwrap(), "application/pdf");
+    assert_eq!(r.headers().get("cache-control").unwrap(), "no-store");
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF"), "a PDF");
+    let text = pdf_strings(&bytes);
+    for expected in [
+        "PHQ-9 depression questionnaire",
+        app.services.settings().name.as_str(),
+        "Little interest or pleasure in doing things",
+        "More than half the days",
+        "score 17 of 27 (moderately severe)",
+        "Submitted:",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in the PDF:\n{text}");
+    }
+    let after = app.services.store.list_audit(200).await.unwrap().iter().filter(|a| a.action == "form.view").count();
+    assert_eq!(after, before + 1, "audited like the view");
+
+    // Staff limited to a department that is not this conversation's: as if it did not exist.
+    let limited = app.user("limited@example.org", Role::Staff).await;
+    let department = app.services.add_department_as("Billing", Actor::System, None).await.unwrap();
+    let user = app.services.store.user_by_email("limited@example.org").await.unwrap().unwrap();
+    let only = department.id;
+    frontdesk_store::write(&*app.services.store, move |tx| {
+        Box::pin(async move { tx.set_user_departments(user.id, &[only]).await })
+    })
+    .await
+    .unwrap();
+    let r = app.http.get(app.url(&path)).header("cookie", &limited.cookie).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(!r.bytes().await.unwrap().starts_with(b"%PDF"));
+    // And without a session, the sign-in page.
+    let (status, _) = app.get(None, &path).await;
+    assert_eq!(status, 303);
+    app.stop().await;
+}
+
+impl Forms {
+    /// An admin signed in with two-factor (admin pages need it).
+    async fn admin(&self, email: &str) -> Browser {
+        use frontdesk_services::accounts::token_hash;
+        use frontdesk_services::sessions::totp_code_at;
+        self.services.create_user(email, "Ada Admin", Role::Admin, PASSWORD, Actor::System).await.unwrap();
+        let signed = self.services.sign_in(email, PASSWORD, None).await.unwrap();
+        let current = self.services.current_session(&signed.cookie_secret).await.unwrap().unwrap();
+        let enrolment = self.services.begin_totp_enrolment(&current.user).await.unwrap();
+        let code = totp_code_at(&enrolment.secret_base32, chrono::Utc::now()).unwrap();
+        let enrolled = self.services.confirm_totp_enrolment(&current, &code, None).await.unwrap();
+        let secret = enrolled.cookie_secret;
+        let session = self.services.store.session_by_hash(&token_hash(&secret)).await.unwrap().unwrap();
+        Browser { cookie: format!("fd_session={secret}"), csrf: session.csrf_token }
+    }
+
+    /// Posts a custom form definition to the admin page; the status, `Location` and body.
+    async fn define(&self, b: &Browser, definition: &str, action: &str) -> (u16, String, String) {
+        let form = [("_csrf", b.csrf.as_str()), ("definition", definition), ("action", action)];
+        let r = self.http.post(self.url("/admin/forms")).header("cookie", &b.cookie).form(&form).send().await.unwrap();
+        let status = r.status().as_u16();
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (status, location, r.text().await.unwrap())
+    }
+}
+
+/// The admin form's error summary.
+fn form_error(html: &str) -> String {
+    let start = html.find("id=\"form-error\">").expect("an error summary") + "id=\"form-error\">".len();
+    html[start..].split("</p>").next().unwrap().to_string()
+}
+
+const CUSTOM_FORM: &str = r#"{
+  "key": "follow-up",
+  "title": "Follow-up questions",
+  "fields": [
+    {"id": "feeling", "label": "How are you feeling since your visit?", "type": "single_choice", "required": true,
+     "options": [{"value": "better", "label": "Better"}, {"value": "worse", "label": "Worse"}]},
+    {"id": "details", "label": "Tell us more", "type": "long_text", "required": true,
+     "show_if": {"field": "feeling", "equals": "worse"}}
+  ]
+}"#;
+
+#[tokio::test]
+async fn admins_define_custom_forms_that_staff_send_and_patients_fill() {
+    let app = Forms::start().await;
+    let admin = app.admin("admin@example.org").await;
+    let staff = app.user("front@example.org", Role::Staff).await;
+    let id = app.conversation().await;
+
+    // The list shows the built-in forms.
+    let (status, page) = app.get(Some(&admin), "/admin/forms").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("PHQ-9 depression questionnaire") && page.contains("data-form-key=\"intake\""));
+    // Staff who are not admins cannot define forms.
+    let (status, _, _) = app.define(&staff, CUSTOM_FORM, "save").await;
+    assert_eq!(status, 403);
+
+    // Bad definitions: the error names the field; nothing is stored.
+    let missing_label = CUSTOM_FORM.replace(r#""label": "Tell us more", "#, "");
+    let (status, _, html) = app.define(&admin, &missing_label, "save").await;
+    assert_eq!(status, 422);
+    let error = form_error(&html);
+    assert!(
+        error.starts_with("Form definition:") && error.contains("missing field") && error.contains("label"),
+        "{error}"
+    );
+    assert!(html.contains("aria-invalid=\"true\""), "the textarea is marked");
+    let unknown_condition = CUSTOM_FORM.replace(r#""field": "feeling""#, r#""field": "mood""#);
+    let (status, _, html) = app.define(&admin, &unknown_condition, "save").await;
+    assert_eq!(status, 422);
+    let error = form_error(&html);
+    assert!(error.contains("details") && error.contains("mood"), "{error}");
+    let builtin_key = CUSTOM_FORM.replace("follow-up", "phq-9");
+    let (status, _, html) = app.define(&admin, &builtin_key, "preview").await;
+    assert_eq!(status, 422);
+    let error = form_error(&html);
+    assert!(error.contains("key") && error.contains("built-in"), "{error}");
+    assert!(app.services.custom_forms().await.unwrap().is_empty());
+
+    // Preview: the patient's page itself.
+    let (status, _, html) = app.define(&admin, CUSTOM_FORM, "preview").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Follow-up questions") && html.contains("name=\"feeling\"") && html.contains("/static/form.js")
+    );
+    assert!(app.services.custom_forms().await.unwrap().is_empty(), "a preview stores nothing");
+
+    let (status, location, _) = app.define(&admin, CUSTOM_FORM, "save").await;
+    assert_eq!((status, location.as_str()), (303, "/admin/forms?saved=follow-up"));
+    let (_, page) = app.get(Some(&admin), &location).await;
+    assert!(page.contains("data-form-key=\"follow-up\"") && page.contains("custom"));
+    assert!(app.services.store.list_audit(50).await.unwrap().iter().any(|a| a.action == "form.define"));
+
+    // Staff see it in the conversation's list, send it, and the patient fills it.
+    let (_, page) = app.get(Some(&staff), &format!("/c/{id}")).await;
+    assert!(page.contains("value=\"follow-up\""), "{page}");
+    let link = app.send_form(&staff, id, "follow-up").await;
+    let (status, html) = app.get(None, &link).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("How are you feeling since your visit?"));
+    let (status, html) = app.submit(&link, multipart::Form::new().text("feeling", "worse")).await;
+    assert_eq!(status, 422, "the conditional question became required");
+    assert!(html.contains("#f-details"), "{html}");
+    let answers = multipart::Form::new().text("feeling", "worse").text("details", "The cough is back");
+    let (status, html) = app.submit(&link, answers).await;
+    assert_eq!(status, 200, "{html}");
+    let request = app.request_for(id).await;
+    assert_eq!(request.status, FormRequestStatus::Submitted);
+    let submission = app.services.store.form_submission_by_request(request.id).await.unwrap().unwrap();
+    let (status, view) = app.get(Some(&staff), &format!("/forms/{}", submission.id)).await;
+    assert_eq!(status, 200);
+    assert!(view.contains("Follow-up questions") && view.contains("The cough is back"));
     app.stop().await;
 }

@@ -313,7 +313,8 @@ async fn build(
         String::new()
     };
     let forms = crate::web::patient_forms::conversation_forms(state, staff, c.id).await?;
-    let form_choices = crate::web::patient_forms::form_choices()
+    let form_choices = crate::web::patient_forms::form_choices(state)
+        .await?
         .into_iter()
         .map(|(value, label)| Opt { value, label, selected: false })
         .collect();
