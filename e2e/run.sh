@@ -3,6 +3,7 @@
 #
 #   bash e2e/run.sh            # builds the binary with cargo, then runs the tests
 #   FRONTDESK_BIN=path bash e2e/run.sh   # reuse a binary already built
+#   E2E_ONLY=forms bash e2e/run.sh        # only tests/forms.test.mjs
 #
 # Needs: node >= 20, npm, and Debian's chromium (apt-get install -y chromium); the browser
 # is never downloaded. Starts `frontdesk serve` on a fresh data dir on a free loopback port,
@@ -84,7 +85,7 @@ for role in admin staff auditor; do
 done
 
 status=0
-(cd "$here" && FRONTDESK_URL="$base_url" FRONTDESK_TOKEN="$token" E2E_PASSWORD="$e2e_password" node --test --test-concurrency=1 tests/*.test.mjs) || status=$?
+(cd "$here" && FRONTDESK_URL="$base_url" FRONTDESK_TOKEN="$token" E2E_PASSWORD="$e2e_password" node --test --test-concurrency=1 tests/${E2E_ONLY:-*}.test.mjs) || status=$?
 if [[ $status -ne 0 ]]; then
   echo "e2e: tests failed; the server's log follows" >&2
   tail -n 60 "$data_dir/server.log" >&2 || true
