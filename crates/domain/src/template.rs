@@ -26,6 +26,11 @@ pub const KNOWN_VARIABLES: &[(&str, &str)] = &[
     ("form.link", "The link to the secure form attached to the message"),
 ];
 
+/// The placeholder for a secure form's link. Templates rendered in a conversation keep it as
+/// it stands; the link is made when the message is sent with a form chosen, because every
+/// link is a fresh single-use token.
+pub const FORM_LINK: &str = "{form.link}";
+
 /// Why a template cannot be saved or rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
@@ -128,9 +133,7 @@ fn missing_reason(name: &str) -> &'static str {
         Some("patient") => "this conversation is not linked to a patient",
         Some("staff") => "no staff member is sending this message",
         Some("department") => "this conversation has no department, or the department has no such detail",
-        Some("form") => {
-            "no form is attached to this message: use \"Send a secure form\" in the conversation, which texts the link"
-        }
+        Some("form") => "no form is attached to this message: choose the secure form the link should open",
         _ => "the practice settings do not fill it in",
     }
 }

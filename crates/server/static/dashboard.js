@@ -268,6 +268,17 @@
       if (e.key === "r" && reply && !reply.disabled) { e.preventDefault(); reply.focus(); }
     });
 
+    // The secure-form choice matters only when the text holds {form.link} (a template put it
+    // there) or a form is already chosen; without script it is always shown.
+    const formChoice = document.getElementById("form-link-choice");
+    const formKey = document.getElementById("reply-form-key");
+    function showFormChoice() {
+      if (!formChoice || !reply) return;
+      formChoice.hidden = !(reply.value.indexOf("{form.link}") >= 0 || (formKey && formKey.value));
+    }
+    if (reply) reply.addEventListener("input", showFormChoice);
+    showFormChoice();
+
     // Templates: picked from the select (filled in here), or "/" in an empty reply.
     const picker = document.getElementById("template");
     const apply = document.getElementById("template-apply");
@@ -282,7 +293,7 @@
         if (r.ok && typeof answer.text === "string") {
           reply.value = answer.text;
           reply.dispatchEvent(new Event("input"));
-          reply.focus();
+          if (answer.needs_form && formKey) formKey.focus(); else reply.focus();
         } else if (meter) {
           meter.textContent = (answer.error && answer.error.message) || "The template could not be filled in.";
         }

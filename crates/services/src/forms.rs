@@ -15,6 +15,7 @@ use frontdesk_domain::forms::{
     self, FieldError, FormDefinition, FormFile, FormRequest, FormRequestStatus, FormSubmission, Upload,
 };
 use frontdesk_domain::model::{ConversationId, Message, SenderKind, new_id};
+use frontdesk_domain::template;
 use frontdesk_store::{ConversationSummary, StoreError};
 use rand::RngCore as _;
 use sha2::{Digest, Sha256};
@@ -224,6 +225,22 @@ impl Services {
         form_key: &str,
         ip: Option<String>,
     ) -> Result<SentForm, ServiceError> {
+        self.send_form_in_text(ctx, conversation_id, form_key, None, false, ip).await
+    }
+
+    /// Like [`Services::send_form`], with the text staff wrote (usually from a template):
+    /// [`template::FORM_LINK`] in it becomes the link, and a text without the placeholder gets
+    /// the link at its end. The text goes through the PHI guard like any reply
+    /// (`phi_confirmed` is the staff's confirmation of a warning).
+    pub async fn send_form_in_text(
+        &self,
+        ctx: &StaffContext,
+        conversation_id: ConversationId,
+        form_key: &str,
+        staff_text: Option<&str>,
+        phi_confirmed: bool,
+        ip: Option<String>,
+    ) -> Result<SentForm, ServiceError> {
         let summary = self.visible_conversation(ctx, conversation_id).await?;
         if !ctx.can_act_on(&summary.conversation) {
             return Err(ServiceError::Forbidden("you can read this conversation but not send in it".into()));
@@ -245,11 +262,16 @@ impl Services {
             .to_string();
         // No PHI in the text: not even which form it is. A token that happens to look like
         // a record number to the PHI guard is drawn again.
+        let staff_text = staff_text.map(str::trim).filter(|t| !t.is_empty());
         let text = |token: &str| {
-            format!(
-                "{}: please fill in this secure form: {base}/f/{token} (the link works for 72 hours)",
-                settings.name
-            )
+            let link = format!("{base}/f/{token}");
+            match staff_text {
+                Some(t) if t.contains(template::FORM_LINK) => t.replace(template::FORM_LINK, &link),
+                Some(t) => format!("{t} {link}"),
+                None => {
+                    format!("{}: please fill in this secure form: {link} (the link works for 72 hours)", settings.name)
+                }
+            }
         };
         let mut token = new_token();
         for _ in 0..16 {
@@ -299,7 +321,7 @@ impl Services {
                 sender_user_id: Some(ctx.user.id),
                 actor: Actor::User(ctx.user.id),
                 ip,
-                phi_confirmed: false,
+                phi_confirmed,
             })
             .await;
         match sent {

@@ -112,7 +112,9 @@ impl Services {
             .with("practice.name", &settings.name)
             .with("staff.name", &ctx.user.name)
             .with("staff.first_name", &first)
-            .with("department.phone", summary.number.e164.display());
+            .with("department.phone", summary.number.e164.display())
+            // Kept as a placeholder: the link is made when the message is sent with a form.
+            .with("form.link", template::FORM_LINK);
         if let Some(d) = summary.conversation.department_id
             && let Some(dep) = self.store.list_departments().await?.into_iter().find(|x| x.id == d)
         {

@@ -508,7 +508,7 @@ async fn without_a_public_url_links_use_the_listen_address() {
 }
 
 #[tokio::test]
-async fn a_template_with_form_link_points_staff_to_send_a_secure_form() {
+async fn a_template_with_form_link_sends_the_form_chosen_in_the_composer() {
     let app = Forms::start().await;
     let staff = app.user("front@example.org", Role::Staff).await;
     let id = app.conversation().await;
@@ -516,15 +516,43 @@ async fn a_template_with_form_link_points_staff_to_send_a_secure_form() {
     let ctx = app.services.staff_context(user).await.unwrap();
     let t = app
         .services
-        .save_template(&ctx, None, "Forms", "Please fill this in: {form.link}", None)
+        .save_template(&ctx, None, "Forms", "{practice.name}: before your visit please fill this in: {form.link}", None)
         .await
         .expect("templates may use {form.link}");
-    let err = app.services.render_template(&ctx, id, t.id).await.unwrap_err().to_string();
-    assert!(err.contains("form.link") && err.contains("Send a secure form"), "{err}");
-    // The page's template endpoint says the same, and nothing is sent.
+    // The template fills in everything but the link, which is made at send time.
     let (status, body) = app.get(Some(&staff), &format!("/c/{id}/template/{}", t.id)).await;
-    assert!(status >= 400 && body.contains("Send a secure form"), "{status} {body}");
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let text = answer["text"].as_str().unwrap().to_string();
+    assert!(text.ends_with("please fill this in: {form.link}") && !text.starts_with('{'), "{text}");
+    assert_eq!(answer["needs_form"], true);
+
+    // Sending it without choosing a form names the missing choice, and nothing is sent.
+    let r = app
+        .http
+        .post(app.url(&format!("/c/{id}/reply")))
+        .header("cookie", &staff.cookie)
+        .form(&[("_csrf", staff.csrf.as_str()), ("body", text.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("choose the secure form that {form.link} should open"), "{page}");
     assert_eq!(app.link_count(id).await, 0);
+
+    // With a form chosen, the placeholder becomes a fresh link to that form.
+    let (status, location) = app.post(&staff, &format!("/c/{id}/reply"), &[("body", &text), ("form", "phq-9")]).await;
+    assert_eq!((status, location.as_str()), (303, format!("/c/{id}").as_str()));
+    assert_eq!(app.link_count(id).await, 1);
+    let request = app.request_for(id).await;
+    assert_eq!(request.form_key, "phq-9");
+    let sent = app.twilio_body(&format!("{}/f/", app.base)).await;
+    assert!(sent.contains("please fill this in: ") && !sent.contains("{form.link}"), "{sent}");
+    let link: String = sent[sent.find("/f/").unwrap()..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let (status, page) = app.get(None, &link).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("PHQ-9"), "the link opens the chosen form");
     app.stop().await;
 }
 

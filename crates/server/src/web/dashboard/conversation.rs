@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use frontdesk_domain::model::{Role, SenderKind};
+use frontdesk_domain::template;
 use frontdesk_domain::{Direction, MessageStatus};
 use frontdesk_services::ServiceError;
 use frontdesk_services::audit::Actor;
@@ -66,6 +67,8 @@ pub struct ComposerState {
     pub phi_warning: String,
     pub note_draft: String,
     pub note_error: String,
+    /// The secure form chosen for `{form.link}`, kept when the page comes back with an error.
+    pub form: String,
 }
 
 /// How much of a long thread the page shows.
@@ -446,6 +449,9 @@ pub struct ReplyForm {
     body: String,
     #[serde(default)]
     confirm_phi: Option<String>,
+    /// A secure form whose link replaces `{form.link}` in the body (or ends it).
+    #[serde(default)]
+    form: Option<String>,
 }
 
 fn checked(v: &Option<String>) -> bool {
@@ -471,23 +477,41 @@ pub async fn reply(
         Ok(_) => return error_page(&ServiceError::NotFound("conversation".into())),
         Err(e) => return error_page(&e.into()),
     }
-    let result = state
-        .services
-        .send_message(SendRequest {
-            conversation_id: id,
-            body: form.body.clone(),
-            media_urls: Vec::new(),
-            sender: SenderKind::Staff,
-            sender_user_id: Some(staff.ctx.user.id),
-            actor: Actor::User(staff.ctx.user.id),
-            ip: staff.ip.clone(),
-            phi_confirmed: checked(&form.confirm_phi),
-        })
-        .await;
+    let phi_confirmed = checked(&form.confirm_phi);
+    let chosen_form = form.form.as_deref().map(str::trim).filter(|f| !f.is_empty());
+    let result = match chosen_form {
+        Some(key) => state
+            .services
+            .send_form_in_text(&staff.ctx, id, key, Some(&form.body), phi_confirmed, staff.ip.clone())
+            .await
+            .map(|_| ()),
+        None if form.body.contains(template::FORM_LINK) => Err(ServiceError::invalid(
+            "form",
+            "choose the secure form that {form.link} should open, or take {form.link} out of the text",
+        )),
+        None => state
+            .services
+            .send_message(SendRequest {
+                conversation_id: id,
+                body: form.body.clone(),
+                media_urls: Vec::new(),
+                sender: SenderKind::Staff,
+                sender_user_id: Some(staff.ctx.user.id),
+                actor: Actor::User(staff.ctx.user.id),
+                ip: staff.ip.clone(),
+                phi_confirmed,
+            })
+            .await
+            .map(|_| ()),
+    };
     match result {
         Ok(_) => see_other(&format!("/c/{id}")),
         Err(e) => {
-            let mut composer = ComposerState { draft: form.body, ..Default::default() };
+            let mut composer = ComposerState {
+                draft: form.body,
+                form: chosen_form.map(str::to_string).unwrap_or_default(),
+                ..Default::default()
+            };
             let status = match &e {
                 ServiceError::PhiWarning(w) => {
                     composer.phi_warning = w.clone();
@@ -701,7 +725,10 @@ pub async fn template(
         return json_error(&ServiceError::NotFound("template".into()));
     };
     match state.services.render_template(&staff.ctx, id, template_id).await {
-        Ok(text) => axum::Json(serde_json::json!({ "text": text })).into_response(),
+        Ok(text) => {
+            let needs_form = text.contains(template::FORM_LINK);
+            axum::Json(serde_json::json!({ "text": text, "needs_form": needs_form })).into_response()
+        }
         Err(e) => json_error(&e),
     }
 }
