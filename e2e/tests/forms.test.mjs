@@ -1,11 +1,13 @@
-// Secure forms as a patient fills them on a phone: staff send a form from the conversation,
-// the patient opens the link from the text, fills PHQ-9, the consent form (with a drawn
-// signature; progress survives a reload) and the new-patient intake (with a photo of the
-// insurance card); staff then see the score and the answers.
+// Secure forms as a patient fills them on a phone: staff send a form from the conversation
+// (the "Send form" button, or {form.link} in their own text), the patient opens the link from
+// the text and fills every built-in form: PHQ-9, GAD-7, the consent form (with a drawn
+// signature; progress survives a reload), the records release and the new-patient intake
+// (with a photo of the insurance card); staff then see the scores and the answers. Admins see
+// a custom form's live preview as they type its definition.
 import assert from "node:assert/strict";
 import { deflateSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
-import { BASE_URL, VIEWPORTS, api, assertClean, checkA11y, launch, openPage, patientNumber, screenshot } from "./support.mjs";
+import { BASE_URL, VIEWPORTS, api, assertClean, checkA11y, launch, openPage, patientNumber, screenshot, signInAdmin } from "./support.mjs";
 
 const PASSWORD = process.env.E2E_PASSWORD;
 const PHONE = VIEWPORTS.find((v) => v.name === "phone");
@@ -81,6 +83,18 @@ function clean(problems) {
   // A live refresh of the thread (or the event stream) cut by a navigation is not a failure.
   problems.failed = problems.failed.filter((f) => !((f.includes("/events") || f.endsWith("/thread: net::ERR_ABORTED")) && f.includes("ERR_ABORTED")));
   assertClean(problems);
+}
+
+/// Draws a zig-zag on the page's signature pad and checks the field got a PNG.
+async function sign(page) {
+  const canvas = page.locator("canvas.pf-canvas");
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  await page.mouse.move(box.x + 20, box.y + box.height / 2);
+  await page.mouse.down();
+  for (let i = 1; i <= 12; i++) await page.mouse.move(box.x + 20 + i * 20, box.y + box.height / 2 + (i % 2 ? -15 : 15));
+  await page.mouse.up();
+  assert.match(await page.locator('input[name="signature"]').inputValue(), /^data:image\/png;base64,/);
 }
 
 describe("secure forms (patient on a phone)", () => {
@@ -166,14 +180,7 @@ describe("secure forms (patient on a phone)", () => {
     await checkA11y(page, "form-consent-errors-phone");
 
     // The page came back with the name (server side) and the consent box ticked (draft).
-    const canvas = page.locator("canvas.pf-canvas");
-    await canvas.scrollIntoViewIfNeeded();
-    const box = await canvas.boundingBox();
-    await page.mouse.move(box.x + 20, box.y + box.height / 2);
-    await page.mouse.down();
-    for (let i = 1; i <= 12; i++) await page.mouse.move(box.x + 20 + i * 20, box.y + box.height / 2 + (i % 2 ? -15 : 15));
-    await page.mouse.up();
-    assert.match(await page.locator('input[name="signature"]').inputValue(), /^data:image\/png;base64,/);
+    await sign(page);
     if (!(await page.getByLabel(/I consent to examination/).isChecked())) await page.getByLabel(/I consent to examination/).check();
     await screenshot(page, "form-consent-phone");
     await page.getByRole("button", { name: "Send securely" }).click();
@@ -192,6 +199,73 @@ describe("secure forms (patient on a phone)", () => {
     const img = staff.page.getByRole("img", { name: "Signature" });
     await img.waitFor();
     assert.ok(await img.evaluate((el) => el.complete && el.naturalWidth > 0), "the signature image loads");
+  });
+
+  test("GAD-7: {form.link} in the staff's own text, scored for staff", async () => {
+    const page = staff.page;
+    await page.goto(`${BASE_URL}/c/${conversationId}`);
+    const choice = page.locator("#form-link-choice");
+    assert.ok(await choice.isHidden(), "the form choice waits for {form.link}");
+    await page.getByLabel("Reply to patient").fill("Before Tuesday's visit, please answer these few questions: {form.link}");
+    await choice.waitFor({ state: "visible" });
+    await page.getByLabel(/Secure form for/).selectOption({ label: "GAD-7 anxiety questionnaire" });
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    await page.waitForURL(`${BASE_URL}/c/${conversationId}`);
+    const sms = (await page.locator("#thread li.outbound").filter({ hasText: "Before Tuesday's visit" }).last().innerText());
+    assert.doesNotMatch(sms, /\{form\.link\}/, "the placeholder became the link");
+    const link = sms.match(/\/f\/[A-Za-z0-9_-]+/)[0];
+
+    const patientPage = patient.page;
+    await patientPage.goto(BASE_URL + link);
+    await patientPage.getByRole("heading", { level: 1, name: /GAD-7/ }).waitFor();
+    // Answers 1,1,1,2,2,2,3 → 12: moderate (bands 0–4, 5–9, 10–14, 15–21).
+    const answers = [1, 1, 1, 2, 2, 2, 3];
+    const labels = ["Not at all", "Several days", "More than half the days", "Nearly every day"];
+    for (let i = 0; i < 7; i++) {
+      await patientPage.locator(`#f-gad7_${i + 1}`).getByLabel(labels[answers[i]], { exact: true }).check();
+    }
+    await checkA11y(patientPage, "form-gad7-phone");
+    await screenshot(patientPage, "form-gad7-phone");
+    await patientPage.getByRole("button", { name: "Send securely" }).click();
+    await patientPage.getByRole("heading", { name: "Thank you" }).waitFor();
+    clean(patient.problems);
+
+    await page.goto(`${BASE_URL}/c/${conversationId}`);
+    const row = page.locator("li.form-request").filter({ hasText: "GAD-7" });
+    assert.match(await row.innerText(), /submitted · score 12 of 21 \(moderate\)/);
+    clean(staff.problems);
+  });
+
+  test("records release: conditional purpose, several records, a signature", async () => {
+    const link = await sendForm("Request to release medical records");
+    const page = patient.page;
+    await page.goto(BASE_URL + link);
+    await page.getByLabel(/Your full name/).fill("Ann Example");
+    await page.getByLabel(/Date of birth/).fill("1980-02-03");
+    await page.getByLabel(/Send the records to/).fill("Springfield Cardiology");
+    await page.getByLabel(/Their address, fax or email/).fill("Fax 555-0100");
+    await page.getByLabel("Lab results", { exact: true }).check();
+    await page.getByLabel("Imaging reports", { exact: true }).check();
+    assert.ok(await page.locator("#f-purpose_other").isHidden(), "the description waits for \"Other\"");
+    await page.getByLabel("Other", { exact: true }).check();
+    await page.locator("#f-purpose_other").waitFor({ state: "visible" });
+    await page.getByLabel(/Please describe the purpose/).fill("Second opinion");
+    await page.getByLabel(/I authorize the practice/).check();
+    await sign(page);
+    await checkA11y(page, "form-records-phone");
+    await screenshot(page, "form-records-phone");
+    await page.getByRole("button", { name: "Send securely" }).click();
+    await page.getByRole("heading", { name: "Thank you" }).waitFor();
+    clean(patient.problems);
+
+    await staff.page.goto(`${BASE_URL}/c/${conversationId}`);
+    await staff.page.locator("li.form-request").filter({ hasText: "release medical records" }).getByRole("link", { name: "Open submission" }).click();
+    const answers = await staff.page.locator("dl.answers").innerText();
+    assert.match(answers, /Lab results/);
+    assert.match(answers, /Imaging reports/);
+    assert.match(answers, /Second opinion/);
+    await staff.page.getByRole("img", { name: "Signature" }).waitFor();
+    clean(staff.problems);
   });
 
   test("intake: conditional insurance questions and a photo of the card", async () => {
@@ -224,5 +298,40 @@ describe("secure forms (patient on a phone)", () => {
     assert.ok(!bytes.includes(Buffer.from("GPSLatitude")), "location metadata removed");
     assert.match(await staff.page.locator("dl.answers").innerText(), /Acme Health/);
     clean(staff.problems);
+  });
+});
+
+describe("custom forms (admin)", () => {
+  let admin;
+  before(async () => { admin = await openPage(browser, DESKTOP); });
+  after(async () => { await admin?.context.close(); });
+
+  test("the live preview follows the definition as it is typed", async () => {
+    const page = admin.page;
+    await signInAdmin(page);
+    await page.goto(BASE_URL + "/admin/forms");
+    const frame = page.frameLocator("#form-preview-frame");
+    const definition = {
+      key: "e2e-travel",
+      title: "Travel history",
+      description: "Where you have been lately.",
+      fields: [{ id: "countries", label: "Countries visited this year", type: "long_text", required: true }],
+    };
+    await page.getByLabel("Definition (JSON)").fill(JSON.stringify(definition, null, 2));
+    await frame.getByRole("heading", { level: 1, name: "Travel history" }).waitFor();
+    await frame.getByLabel(/Countries visited this year/).waitFor();
+
+    // A change shows up without saving; a broken definition says what is wrong.
+    definition.fields.push({ id: "fever", label: "Any fever since you came back?", type: "yes_no" });
+    await page.getByLabel("Definition (JSON)").fill(JSON.stringify(definition, null, 2));
+    await frame.getByText("Any fever since you came back?").waitFor();
+    await page.getByLabel("Definition (JSON)").fill("{ \"key\": \"e2e-travel\", ");
+    await frame.getByRole("heading", { name: "The form cannot be shown yet" }).waitFor();
+    await checkA11y(page, "admin-forms-live-preview");
+    await screenshot(page, "admin-forms-live-preview");
+    // Nothing was saved by previewing.
+    assert.equal(await page.locator('#forms li[data-form-key="e2e-travel"]').count(), 0);
+    admin.problems.console = admin.problems.console.filter((m) => !/status of 422/.test(m));
+    clean(admin.problems);
   });
 });

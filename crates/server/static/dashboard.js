@@ -361,7 +361,39 @@
     check();
   }
 
+  // ---- admin: live preview of a custom form -------------------------------------------------
+  // The patient's page, rendered by the server from the definition as typed, shown in a
+  // same-origin srcdoc frame (no framing headers to relax, no history entries).
+  function setupFormPreview() {
+    const editor = document.getElementById("form-definition");
+    const pane = document.getElementById("form-live-preview");
+    const frame = document.getElementById("form-preview-frame");
+    const state = document.getElementById("form-live-state");
+    if (!editor || !pane || !frame) return;
+    pane.hidden = false;
+    let seq = 0;
+    async function refresh() {
+      const mine = ++seq;
+      try {
+        const r = await fetch("/admin/forms", {
+          method: "POST",
+          headers: { "X-CSRF-Token": CSRF, "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ _csrf: CSRF, definition: editor.value, action: "live" }).toString(),
+        });
+        const html = await r.text();
+        if (mine !== seq) return;
+        frame.srcdoc = html;
+        if (state) state.textContent = r.ok ? "Updated as you type." : "The definition has a problem; the preview shows it.";
+      } catch (_) {
+        if (state && mine === seq) state.textContent = "The preview could not be updated.";
+      }
+    }
+    editor.addEventListener("input", debounce(refresh, 500));
+    if (editor.value.trim()) refresh();
+  }
+
   setupAlertControls();
+  setupFormPreview();
   setupInbox();
   setupConversation();
   setupComposer();

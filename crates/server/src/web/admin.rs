@@ -1028,7 +1028,8 @@ async fn forms_list(State(state): State<AppState>, staff: Staff, Query(q): Query
 struct FormDefinitionForm {
     #[serde(default)]
     definition: String,
-    /// `preview` shows the patient's page; anything else saves.
+    /// `preview` shows the patient's page; `live` the same for the editor's live preview (a
+    /// problem is then a short page of its own, not the editor); anything else saves.
     #[serde(default)]
     action: String,
 }
@@ -1037,13 +1038,15 @@ async fn save_form(State(state): State<AppState>, staff: Staff, Form(f): Form<Fo
     if let Err(e) = staff.ctx.require_admin() {
         return error_page(&e);
     }
-    let result = if f.action == "preview" {
+    let previewing = matches!(f.action.as_str(), "preview" | "live");
+    let result = if previewing {
         frontdesk_services::forms::parse_custom_form(&f.definition)
     } else {
         state.services.save_custom_form(&staff.ctx, &f.definition, staff.ip.clone()).await
     };
     match result {
-        Ok(form) if f.action == "preview" => super::patient_forms::preview_page(&state, &form),
+        Ok(form) if previewing => super::patient_forms::preview_page(&state, &form),
+        Err(e) if f.action == "live" => super::patient_forms::preview_problem(&state, &e.to_string()),
         Ok(form) => Redirect::to(&format!("/admin/forms?saved={}", form.key)).into_response(),
         Err(e) => match form_error(e, "definition") {
             Ok(error) => {

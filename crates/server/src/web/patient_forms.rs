@@ -427,6 +427,11 @@ pub fn preview_page(state: &AppState, form: &FormDefinition) -> Response {
     form_page(state, "preview", form, &BTreeMap::new(), Vec::new(), "", StatusCode::OK)
 }
 
+/// What the live preview shows while the definition being typed does not parse.
+pub fn preview_problem(state: &AppState, problem: &str) -> Response {
+    notice(state, "", StatusCode::UNPROCESSABLE_ENTITY, "The form cannot be shown yet", problem)
+}
+
 fn score_line(s: &frontdesk_domain::forms::Score) -> String {
     format!("score {} of {} ({})", s.total, s.max, s.band)
 }
