@@ -665,6 +665,21 @@ impl Services {
         Ok(file)
     }
 
+    /// The submission with its files (content type and bytes by file id), for a printable
+    /// export. Audited `form.export`.
+    pub async fn export_submission(
+        &self,
+        ctx: &StaffContext,
+        id: Uuid,
+        ip: Option<String>,
+    ) -> Result<(SubmissionView, BTreeMap<Uuid, (String, Vec<u8>)>), ServiceError> {
+        let view = self.visible_submission(ctx, id).await?;
+        let files =
+            self.store.submission_files(id).await?.into_iter().map(|f| (f.id, (f.content_type, f.bytes))).collect();
+        self.audit_now(Actor::User(ctx.user.id), "form.export", Some(format!("form_submission:{id}")), ip).await?;
+        Ok((view, files))
+    }
+
     /// The submission as a FHIR R4 QuestionnaireResponse (files inline). Audited `form.export`.
     pub async fn submission_fhir(
         &self,

@@ -21,6 +21,7 @@ pub mod home;
 pub mod ops;
 pub mod pages;
 pub mod patient_forms;
+pub mod pdf;
 pub mod security;
 pub mod session;
 pub mod simulator;

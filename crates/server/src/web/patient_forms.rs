@@ -29,6 +29,7 @@ use super::AppState;
 use super::dashboard::{local_time, see_other};
 use super::home::render;
 use super::pages::{Chrome, error_page};
+use super::pdf::{PdfBlock, render_pdf};
 use super::session::{Staff, client_ip};
 
 /// The largest form post: two photos at their limit plus the rest.
@@ -612,103 +613,19 @@ pub async fn fhir(State(state): State<AppState>, staff: Staff, Path(id): Path<Uu
     }
 }
 
-/// One line of the PDF: its text, size, and whether it is bold.
-struct PdfLine {
-    text: String,
-    size: f32,
-    bold: bool,
-    /// Extra space above, in millimetres.
-    gap: f32,
-}
-
-/// Cuts `text` into lines of at most `width` characters, at spaces where it can.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    for paragraph in text.lines() {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            let mut word = word.to_string();
-            while word.chars().count() > width {
-                if !line.is_empty() {
-                    out.push(std::mem::take(&mut line));
-                }
-                let head: String = word.chars().take(width).collect();
-                word = word.chars().skip(width).collect();
-                out.push(head);
-            }
-            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-                out.push(std::mem::take(&mut line));
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(&word);
-        }
-        out.push(line);
-    }
-    if out.is_empty() {
-        out.push(String::new());
-    }
-    out
-}
-
-/// What the built-in PDF fonts can draw (WinAnsi): anything else becomes `?`.
-fn pdf_text(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\u{2018}' | '\u{2019}' => '\'',
-            '\u{201c}' | '\u{201d}' => '"',
-            '\u{2013}' | '\u{2014}' => '-',
-            c if c == '\n' || (' '..='~').contains(&c) || ('\u{a0}'..='\u{ff}').contains(&c) => c,
-            _ => '?',
-        })
-        .collect()
-}
-
-/// Lays out `lines` on Letter pages (Helvetica) and returns the PDF's bytes.
-fn render_pdf(title: &str, lines: &[PdfLine]) -> Result<Vec<u8>, String> {
-    use printpdf::{BuiltinFont, Mm, PdfDocument};
-    const PAGE_W: f32 = 215.9;
-    const PAGE_H: f32 = 279.4;
-    const MARGIN: f32 = 20.0;
-    let (doc, page, layer) = PdfDocument::new(pdf_text(title), Mm(PAGE_W), Mm(PAGE_H), "page");
-    let regular = doc.add_builtin_font(BuiltinFont::Helvetica).map_err(|e| e.to_string())?;
-    let bold = doc.add_builtin_font(BuiltinFont::HelveticaBold).map_err(|e| e.to_string())?;
-    let mut layer = doc.get_page(page).get_layer(layer);
-    let mut y = PAGE_H - MARGIN;
-    for line in lines {
-        // Helvetica averages about half an em per character.
-        let em_mm = line.size * 0.3528;
-        let width = (((PAGE_W - 2.0 * MARGIN) / (em_mm * 0.5)) as usize).max(20);
-        y -= line.gap;
-        for piece in wrap(&pdf_text(&line.text), width) {
-            let height = em_mm * 1.35;
-            if y - height < MARGIN {
-                let (p, l) = doc.add_page(Mm(PAGE_W), Mm(PAGE_H), "page");
-                layer = doc.get_page(p).get_layer(l);
-                y = PAGE_H - MARGIN;
-            }
-            y -= height;
-            layer.use_text(piece, line.size, Mm(MARGIN), Mm(y), if line.bold { &bold } else { &regular });
-        }
-    }
-    doc.save_to_bytes().map_err(|e| e.to_string())
-}
-
 /// The submission as a PDF: practice, form, patient, time, each question and answer, the
-/// score and its band. Photos and signatures are listed (open them from the submission page).
-/// Same access checks and audit (`form.view`) as the page.
+/// score and its band, and photos and signatures drawn in place. Same access checks as the
+/// page; audited `form.export`.
 pub async fn pdf(State(state): State<AppState>, staff: Staff, Path(id): Path<Uuid>) -> Response {
-    let view = match state.services.view_submission(&staff.ctx, id, staff.ip.clone()).await {
+    let (view, mut files) = match state.services.export_submission(&staff.ctx, id, staff.ip.clone()).await {
         Ok(v) => v,
         Err(e) => return error_page(&e),
     };
     let s = &view.summary;
-    let line = |text: String, size: f32, bold: bool, gap: f32| PdfLine { text, size, bold, gap };
     let mut lines = vec![
-        line(state.services.settings().name.clone(), 10.0, false, 0.0),
-        line(view.form.title.clone(), 18.0, true, 2.0),
-        line(
+        PdfBlock::text(state.services.settings().name.clone(), 10.0, false, 0.0),
+        PdfBlock::text(view.form.title.clone(), 18.0, true, 2.0),
+        PdfBlock::text(
             format!(
                 "Patient: {}",
                 match &s.patient {
@@ -720,29 +637,28 @@ pub async fn pdf(State(state): State<AppState>, staff: Staff, Path(id): Path<Uui
             false,
             3.0,
         ),
-        line(format!("Submitted: {}", local_time(&state, view.submission.created_at)), 11.0, false, 0.0),
+        PdfBlock::text(format!("Submitted: {}", local_time(&state, view.submission.created_at)), 11.0, false, 0.0),
     ];
     if let Some(score) = &view.submission.score {
-        lines.push(line(format!("Score: {}", score_line(score)), 12.0, true, 3.0));
+        lines.push(PdfBlock::text(format!("Score: {}", score_line(score)), 12.0, true, 3.0));
         for flag in &score.flags {
-            lines.push(line(format!("Flagged: {flag}"), 11.0, true, 0.0));
+            lines.push(PdfBlock::text(format!("Flagged: {flag}"), 11.0, true, 0.0));
         }
     }
     for f in &view.form.fields {
         if matches!(f.kind, FieldKind::Heading) {
-            lines.push(line(f.label.clone(), 13.0, true, 5.0));
+            lines.push(PdfBlock::text(f.label.clone(), 13.0, true, 5.0));
             continue;
         }
-        let answer = match view.submission.answers.get(&f.id) {
-            Some(Answer::File { content_type, .. }) => {
-                let what = if matches!(f.kind, FieldKind::Signature) { "signature" } else { "photo" };
-                format!("[{what} ({content_type}) attached: open it from the submission page]")
-            }
-            Some(a) => answer_text(&view.form, &f.id, a),
-            None => "(not answered)".into(),
-        };
-        lines.push(line(f.label.clone(), 11.0, true, 3.0));
-        lines.push(line(answer, 11.0, false, 0.5));
+        lines.push(PdfBlock::text(f.label.clone(), 11.0, true, 3.0));
+        match view.submission.answers.get(&f.id) {
+            Some(Answer::File { id: file_id, .. }) => match files.remove(file_id) {
+                Some((_, bytes)) => lines.push(PdfBlock::Image { bytes, what: f.label.clone() }),
+                None => lines.push(PdfBlock::text("(file missing)", 11.0, false, 0.5)),
+            },
+            Some(a) => lines.push(PdfBlock::text(answer_text(&view.form, &f.id, a), 11.0, false, 0.5)),
+            None => lines.push(PdfBlock::text("(not answered)", 11.0, false, 0.5)),
+        }
     }
     let title = format!("{} - {}", view.form.title, id);
     match tokio::task::spawn_blocking(move || render_pdf(&title, &lines)).await {
