@@ -62,6 +62,9 @@ pub trait TriageWrites: Send {
         routing: &ConversationRouting,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// A department's name and a user's name, for the reasons written in conversations.
+    async fn department_name(&mut self, department_id: Uuid) -> StoreResult<Option<String>>;
+    async fn user_name(&mut self, user_id: Uuid) -> StoreResult<Option<String>>;
     /// Whether the contact is linked to a patient record.
     async fn contact_is_patient(&mut self, contact_id: Uuid) -> StoreResult<bool>;
     async fn department_pool(&mut self, department_id: Uuid) -> StoreResult<Vec<PoolMember>>;

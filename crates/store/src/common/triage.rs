@@ -28,6 +28,8 @@ pub(crate) const DEPARTMENT_ASSIGNMENT: &str =
 pub(crate) const DEPARTMENT_ASSIGNMENT_FOR_UPDATE: &str =
     "SELECT strategy, last_user_id FROM department_assignment WHERE department_id = $1 FOR UPDATE";
 pub(crate) const USER_AVAILABLE: &str = "SELECT available FROM user_availability WHERE user_id = $1";
+pub(crate) const DEPARTMENT_NAME: &str = "SELECT name FROM departments WHERE id = $1";
+pub(crate) const USER_NAME: &str = "SELECT name FROM users WHERE id = $1";
 pub(crate) const CONTACT_IS_PATIENT: &str = "SELECT COUNT(*) AS n FROM contact_patients WHERE contact_id = $1";
 
 pub(crate) fn put_routing_document(document: &str, at: DateTime<Utc>) -> Statement {
@@ -191,6 +193,15 @@ macro_rules! triage_sqlx {
             }
 
             #[allow(dead_code)]
+            pub(crate) async fn name<'e, E>(ex: E, sql: &'static str, id: Uuid) -> StoreResult<Option<String>>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                let row = sqlx::query(sql).bind(id).fetch_optional(ex).await.map_err(db_err)?;
+                row.map(|r| r.try_get::<String, _>("name").map_err(corrupt)).transpose()
+            }
+
+            #[allow(dead_code)]
             pub(crate) async fn contact_is_patient<'e, E>(ex: E, contact_id: Uuid) -> StoreResult<bool>
             where
                 E: sqlx::Executor<'e, Database = $db>,
@@ -265,6 +276,14 @@ macro_rules! triage_sqlx {
                 let s = crate::common::triage::put_conversation_routing(conversation_id, routing, at);
                 q::exec_statement(self.parts().0, &s).await?;
                 Ok(())
+            }
+
+            async fn department_name(&mut self, id: uuid::Uuid) -> crate::StoreResult<Option<String>> {
+                triage_q::name(&mut *self.parts().0, crate::common::triage::DEPARTMENT_NAME, id).await
+            }
+
+            async fn user_name(&mut self, id: uuid::Uuid) -> crate::StoreResult<Option<String>> {
+                triage_q::name(&mut *self.parts().0, crate::common::triage::USER_NAME, id).await
             }
 
             async fn contact_is_patient(&mut self, contact_id: uuid::Uuid) -> crate::StoreResult<bool> {

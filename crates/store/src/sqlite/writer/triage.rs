@@ -37,6 +37,14 @@ impl TriageWrites for SqliteTx {
         Ok(())
     }
 
+    async fn department_name(&mut self, id: Uuid) -> StoreResult<Option<String>> {
+        self.query_opt(t::DEPARTMENT_NAME, &[&id], |r| get::<String>(r, "name"))
+    }
+
+    async fn user_name(&mut self, id: Uuid) -> StoreResult<Option<String>> {
+        self.query_opt(t::USER_NAME, &[&id], |r| get::<String>(r, "name"))
+    }
+
     async fn contact_is_patient(&mut self, contact_id: Uuid) -> StoreResult<bool> {
         let n = self.query_opt(t::CONTACT_IS_PATIENT, &[&contact_id], |r| get::<i64>(r, "n"))?;
         Ok(n.unwrap_or(0) > 0)
