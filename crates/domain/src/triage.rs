@@ -334,7 +334,11 @@ pub fn validate(config: &RoutingConfig, departments: &[Uuid], numbers: &[String]
             return Err(err(Some(i), at("name"), format!("rule {} needs a name", i + 1)));
         }
         if rule.name.chars().count() > 80 {
-            return Err(err(Some(i), at("name"), format!("rule '{}': the name is longer than 80 characters", rule.name)));
+            return Err(err(
+                Some(i),
+                at("name"),
+                format!("rule '{}': the name is longer than 80 characters", rule.name),
+            ));
         }
         if !names.insert(rule.name.to_lowercase()) {
             return Err(err(Some(i), at("name"), format!("two rules are named '{}'", rule.name)));
@@ -344,7 +348,10 @@ pub fn validate(config: &RoutingConfig, departments: &[Uuid], numbers: &[String]
             return Err(err(
                 Some(i),
                 at("keywords"),
-                format!("rule '{}' has no conditions: give words, a pattern, a number, a reason or a patient status", rule.name),
+                format!(
+                    "rule '{}' has no conditions: give words, a pattern, a number, a reason or a patient status",
+                    rule.name
+                ),
             ));
         }
         if !rule.keywords.is_empty() && rule.pattern.is_some() {
@@ -368,7 +375,11 @@ pub fn validate(config: &RoutingConfig, departments: &[Uuid], numbers: &[String]
             return Err(err(
                 Some(i),
                 at("number"),
-                format!("rule '{}': {} is not one of the practice's numbers", rule.name, crate::E164::parse_strict(n).map(|e| e.masked()).unwrap_or_else(|_| "the number".into())),
+                format!(
+                    "rule '{}': {} is not one of the practice's numbers",
+                    rule.name,
+                    crate::E164::parse_strict(n).map(|e| e.masked()).unwrap_or_else(|_| "the number".into())
+                ),
             ));
         }
         if !departments.contains(&rule.department_id) {
@@ -406,10 +417,18 @@ pub fn validate(config: &RoutingConfig, departments: &[Uuid], numbers: &[String]
     }
     for (i, o) in config.menu.options.iter().enumerate() {
         if o.label.is_empty() || o.label.chars().count() > 40 {
-            return Err(err(None, format!("menu.options[{i}].label"), format!("menu option {} needs a label of at most 40 characters", i + 1)));
+            return Err(err(
+                None,
+                format!("menu.options[{i}].label"),
+                format!("menu option {} needs a label of at most 40 characters", i + 1),
+            ));
         }
         if !departments.contains(&o.department_id) {
-            return Err(err(None, format!("menu.options[{i}].department_id"), format!("menu option {}: unknown department", i + 1)));
+            return Err(err(
+                None,
+                format!("menu.options[{i}].department_id"),
+                format!("menu option {}: unknown department", i + 1),
+            ));
         }
     }
     Ok(())

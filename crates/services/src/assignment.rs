@@ -152,7 +152,10 @@ pub(crate) async fn auto_assign(
     let open = pool.iter().find(|m| m.user_id == user).map(|m| (m.open_assigned, m.capacity)).unwrap_or((0, 0));
     let reason = match strategy {
         Strategy::RoundRobin => {
-            format!("assigned to {name} by round-robin in {department_name} ({} of {} open){skipped_text}", open.0, open.1)
+            format!(
+                "assigned to {name} by round-robin in {department_name} ({} of {} open){skipped_text}",
+                open.0, open.1
+            )
         }
         Strategy::LeastBusy => format!(
             "assigned to {name} as the least busy member of {department_name} ({} of {} open){skipped_text}",
@@ -160,8 +163,11 @@ pub(crate) async fn auto_assign(
         ),
     };
     conversation.assignee_id = Some(user);
-    tx.put_department_assignment(department, &AssignmentSetting { strategy: setting.strategy, last_user_id: Some(user) })
-        .await?;
+    tx.put_department_assignment(
+        department,
+        &AssignmentSetting { strategy: setting.strategy, last_user_id: Some(user) },
+    )
+    .await?;
     record_decision(tx, conversation, "assignment.auto", &reason, now).await?;
     Ok(Some(user))
 }
@@ -262,18 +268,14 @@ impl Services {
             .ok_or_else(|| ServiceError::invalid("strategy", "choose round-robin or least-busy"))?;
         self.department_named(id).await?;
         let now = crate::now();
-        let mut entry = audit::entry(
-            &Actor::User(ctx.user.id),
-            "assignment.strategy",
-            Some(format!("department:{id}")),
-            ip,
-            now,
-        );
+        let mut entry =
+            audit::entry(&Actor::User(ctx.user.id), "assignment.strategy", Some(format!("department:{id}")), ip, now);
         entry.detail = Some(strategy.as_str().into());
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
                 let current = tx.department_assignment_for_update(id).await?;
-                let setting = AssignmentSetting { strategy: strategy.as_str().into(), last_user_id: current.last_user_id };
+                let setting =
+                    AssignmentSetting { strategy: strategy.as_str().into(), last_user_id: current.last_user_id };
                 tx.put_department_assignment(id, &setting).await?;
                 tx.insert_audit(&entry).await
             })
@@ -293,9 +295,13 @@ impl Services {
     ) -> Result<(), ServiceError> {
         ctx.require_admin()?;
         self.department_named(id).await?;
-        let capacity: i64 = capacity.trim().parse().ok().filter(|c| (1..=MAX_CAPACITY).contains(c)).ok_or_else(|| {
-            ServiceError::invalid("capacity", format!("give a capacity from 1 to {MAX_CAPACITY} open conversations"))
-        })?;
+        let capacity: i64 =
+            capacity.trim().parse().ok().filter(|c| (1..=MAX_CAPACITY).contains(c)).ok_or_else(|| {
+                ServiceError::invalid(
+                    "capacity",
+                    format!("give a capacity from 1 to {MAX_CAPACITY} open conversations"),
+                )
+            })?;
         let user = self
             .store
             .user_by_id(user_id)
@@ -327,8 +333,13 @@ impl Services {
         ctx.require_admin()?;
         self.department_named(id).await?;
         let now = crate::now();
-        let mut entry =
-            audit::entry(&Actor::User(ctx.user.id), "department.member_remove", Some(format!("department:{id}")), ip, now);
+        let mut entry = audit::entry(
+            &Actor::User(ctx.user.id),
+            "department.member_remove",
+            Some(format!("department:{id}")),
+            ip,
+            now,
+        );
         entry.detail = Some(format!("user:{user_id}"));
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {

@@ -238,11 +238,8 @@ impl Services {
         let document = serde_json::to_string(&config).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let now = crate::now();
         let mut entry = audit::entry(&actor, "routing.save", Some("routing_rules".into()), ip, now);
-        entry.detail = Some(format!(
-            "{} rules; menu {}",
-            config.rules.len(),
-            if config.menu.enabled { "on" } else { "off" }
-        ));
+        entry.detail =
+            Some(format!("{} rules; menu {}", config.rules.len(), if config.menu.enabled { "on" } else { "off" }));
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
                 tx.put_routing_document(&document, now).await?;

@@ -13,9 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use frontdesk_domain::model::Role;
-use frontdesk_domain::triage::{
-    MAX_MENU_OPTIONS, MenuOption, PatientStatus, Priority, RoutingConfig, RoutingRule,
-};
+use frontdesk_domain::triage::{MAX_MENU_OPTIONS, MenuOption, PatientStatus, Priority, RoutingConfig, RoutingRule};
 use frontdesk_services::ServiceError;
 use frontdesk_services::assignment::Strategy;
 use serde::Deserialize;
@@ -188,7 +186,7 @@ struct Lookups {
 async fn lookups(state: &AppState) -> Result<Lookups, ServiceError> {
     let mut departments: Vec<(Uuid, String)> =
         state.services.store.list_departments().await?.into_iter().map(|d| (d.id, d.name)).collect();
-    departments.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    departments.sort_by_key(|d| d.1.to_lowercase());
     let numbers = state
         .services
         .store
@@ -252,20 +250,31 @@ async fn routing_page(
         .enumerate()
         .map(|(i, r)| {
             let (conditions, actions) = describe(r, &l);
-            RuleRow { index: i, number: i + 1, name: r.name.clone(), conditions, actions, first: i == 0, last: i + 1 == count }
+            RuleRow {
+                index: i,
+                number: i + 1,
+                name: r.name.clone(),
+                conditions,
+                actions,
+                first: i == 0,
+                last: i + 1 == count,
+            }
         })
         .collect();
     let form = form.unwrap_or_else(|| RuleForm { index: count.to_string(), ..Default::default() });
     let departments = std::iter::once(choice("", "Choose a department", form.department_id.is_empty()))
-        .chain(l.departments.iter().map(|(id, name)| choice(id.to_string(), name, form.department_id == id.to_string())))
+        .chain(
+            l.departments.iter().map(|(id, name)| choice(id.to_string(), name, form.department_id == id.to_string())),
+        )
         .collect();
     let numbers = std::iter::once(choice("", "Any number", form.number.is_empty()))
         .chain(l.numbers.iter().map(|(e, shown)| choice(e, shown, &form.number == e)))
         .collect();
-    let statuses = [("", "Any"), ("prospective", "Prospective patient"), ("existing", "Existing patient"), ("unknown", "Unknown")]
-        .iter()
-        .map(|(v, label)| choice(*v, *label, form.patient_status == *v))
-        .collect();
+    let statuses =
+        [("", "Any"), ("prospective", "Prospective patient"), ("existing", "Existing patient"), ("unknown", "Unknown")]
+            .iter()
+            .map(|(v, label)| choice(*v, *label, form.patient_status == *v))
+            .collect();
     let priorities = [("normal", "Normal"), ("high", "High")]
         .iter()
         .map(|(v, label)| choice(*v, *label, form.priority == *v || (form.priority.is_empty() && *v == "normal")))
@@ -278,7 +287,9 @@ async fn routing_page(
                 n: i + 1,
                 label: option.map(|o| o.label.clone()).unwrap_or_default(),
                 departments: std::iter::once(choice("", "No option", selected.is_empty()))
-                    .chain(l.departments.iter().map(|(id, name)| choice(id.to_string(), name, selected == id.to_string())))
+                    .chain(
+                        l.departments.iter().map(|(id, name)| choice(id.to_string(), name, selected == id.to_string())),
+                    )
                     .collect(),
             }
         })
@@ -325,8 +336,17 @@ async fn routing_page_get(State(state): State<AppState>, staff: Staff, Query(q):
         Some((i, r)) => (Some(RuleForm::from_rule(i, r)), true),
         None => (None, false),
     };
-    routing_page(&state, &staff, &config, form, editing, confirmation(q.done.as_deref()), PageError::default(), StatusCode::OK)
-        .await
+    routing_page(
+        &state,
+        &staff,
+        &config,
+        form,
+        editing,
+        confirmation(q.done.as_deref()),
+        PageError::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The field of the rule form a validation error names, when it concerns rule `index`.
@@ -419,7 +439,12 @@ pub struct MoveForm {
     direction: String,
 }
 
-async fn move_rule(State(state): State<AppState>, staff: Staff, Path(n): Path<usize>, Form(f): Form<MoveForm>) -> Response {
+async fn move_rule(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(n): Path<usize>,
+    Form(f): Form<MoveForm>,
+) -> Response {
     if let Err(e) = staff.ctx.require_admin() {
         return error_page(&e);
     }
@@ -520,7 +545,7 @@ async fn assignment_page(
         .filter(|u| !u.disabled && u.role != Role::Auditor && !view.members.iter().any(|m| m.user_id == u.id))
         .map(|u| choice(u.id.to_string(), u.name.clone(), false))
         .collect();
-    candidates.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+    candidates.sort_by_key(|c| c.label.to_lowercase());
     let strategies = [Strategy::RoundRobin, Strategy::LeastBusy]
         .iter()
         .map(|s| {
@@ -542,7 +567,7 @@ async fn assignment_page(
             open_assigned: m.open_assigned,
         })
         .collect();
-    members.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    members.sort_by_key(|m| m.name.to_lowercase());
     let page = AssignmentPage {
         chrome: Chrome::new(state, staff, "admin"),
         department_id: id.to_string(),

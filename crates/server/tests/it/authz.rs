@@ -849,18 +849,17 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
     let cases = table(&ids);
 
     // 3. The table covers every declared route.
-    let covered: BTreeSet<(String, String)> =
-        cases
-            .iter()
-            .map(|c| {
-                let method = match c.method {
-                    Get => "GET",
-                    Post => "POST",
-                    Put => "PUT",
-                };
-                (method.to_string(), full_route(c))
-            })
-            .collect();
+    let covered: BTreeSet<(String, String)> = cases
+        .iter()
+        .map(|c| {
+            let method = match c.method {
+                Get => "GET",
+                Post => "POST",
+                Put => "PUT",
+            };
+            (method.to_string(), full_route(c))
+        })
+        .collect();
     let declared = declared_routes();
     assert!(declared.len() >= 50, "the router sources were read: {declared:?}");
     let missing: Vec<_> = declared.difference(&covered).collect();

@@ -3,8 +3,8 @@
 //! rule with nothing saved, the text menu is sent once and routes by digit, and conversations
 //! are assigned round-robin or least-busy among available members with room.
 
-use frontdesk_domain::E164;
 use frontdesk_domain::Direction;
+use frontdesk_domain::E164;
 use frontdesk_domain::model::{Conversation, Department, ProviderKind, Role, UserId};
 use frontdesk_providers::twilio::signature::{Algorithm, compute};
 use frontdesk_services::audit::Actor;
@@ -158,8 +158,7 @@ async fn rules_route_inbound_texts_in_order_with_the_reason_in_the_conversation(
     assert!(routing_notes(&site, &c2).await[0].ends_with("matched 'reschedule'; priority high; tagged scheduling"));
 
     // Move the second rule up: the same kind of text now goes to Appointments.
-    let (status, location, _) =
-        post(&site, &admin, "/admin/routing/rules/1/move", &[("direction", "up")]).await;
+    let (status, location, _) = post(&site, &admin, "/admin/routing/rules/1/move", &[("direction", "up")]).await;
     assert_eq!((status, location.as_str()), (303, "/admin/routing?done=moved"));
     text(&site, "SM10000000000000000000000000000003", "+12127365003", "invoice for my appointment").await;
     assert_eq!(conversation_of(&site, "+12127365003").await.department_id, Some(appointments.id));
@@ -296,10 +295,7 @@ async fn the_menu_is_sent_once_and_routes_by_digit_else_falls_back() {
     assert_eq!(c.department_id, Some(billing.id));
     assert_eq!(outbound_bodies(&site, &c).await.len(), 1, "the menu is not repeated");
     let notes = routing_notes(&site, &c).await;
-    assert_eq!(
-        notes.last().unwrap(),
-        "Routing: routed to Billing: the patient chose 2 (billing) from the text menu"
-    );
+    assert_eq!(notes.last().unwrap(), "Routing: routed to Billing: the patient chose 2 (billing) from the text menu");
 
     // Any other answer: the unrouted queue, and no second menu.
     let ben = "+12127365012";
@@ -316,7 +312,13 @@ async fn the_menu_is_sent_once_and_routes_by_digit_else_falls_back() {
     );
 
     // Menu off: nothing is sent.
-    let (status, _, _) = post(&site, &admin, "/admin/routing/menu", &[("label_1", "appointments"), ("department_1", &appointments.id.to_string())]).await;
+    let (status, _, _) = post(
+        &site,
+        &admin,
+        "/admin/routing/menu",
+        &[("label_1", "appointments"), ("department_1", &appointments.id.to_string())],
+    )
+    .await;
     assert_eq!(status, 303);
     let cy = "+12127365013";
     text(&site, "SM20000000000000000000000000000006", cy, "hello").await;
