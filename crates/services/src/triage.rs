@@ -184,8 +184,11 @@ async fn patient_status(
     contact: &Contact,
     conversation: &Conversation,
 ) -> StoreResult<PatientStatus> {
-    if conversation.patient_id.is_some() || tx.contact_is_patient(contact.id).await? {
+    let statuses = tx.contact_patient_statuses(contact.id).await?;
+    if conversation.patient_id.is_some() || statuses.iter().any(|s| s == "patient") {
         Ok(PatientStatus::Existing)
+    } else if statuses.iter().any(|s| s == "prospective") {
+        Ok(PatientStatus::Prospective)
     } else {
         Ok(PatientStatus::Unknown)
     }

@@ -65,8 +65,8 @@ pub trait TriageWrites: Send {
     /// A department's name and a user's name, for the reasons written in conversations.
     async fn department_name(&mut self, department_id: Uuid) -> StoreResult<Option<String>>;
     async fn user_name(&mut self, user_id: Uuid) -> StoreResult<Option<String>>;
-    /// Whether the contact is linked to a patient record.
-    async fn contact_is_patient(&mut self, contact_id: Uuid) -> StoreResult<bool>;
+    /// The statuses (`patient`, `prospective`) of the patient records the contact is linked to.
+    async fn contact_patient_statuses(&mut self, contact_id: Uuid) -> StoreResult<Vec<String>>;
     async fn department_pool(&mut self, department_id: Uuid) -> StoreResult<Vec<PoolMember>>;
     /// The department's setting, locked for the rest of the transaction (PostgreSQL), so two
     /// concurrent assignments in one department take turns. Creates the default

@@ -30,7 +30,8 @@ pub(crate) const DEPARTMENT_ASSIGNMENT_FOR_UPDATE: &str =
 pub(crate) const USER_AVAILABLE: &str = "SELECT available FROM user_availability WHERE user_id = $1";
 pub(crate) const DEPARTMENT_NAME: &str = "SELECT name FROM departments WHERE id = $1";
 pub(crate) const USER_NAME: &str = "SELECT name FROM users WHERE id = $1";
-pub(crate) const CONTACT_IS_PATIENT: &str = "SELECT COUNT(*) AS n FROM contact_patients WHERE contact_id = $1";
+pub(crate) const CONTACT_PATIENT_STATUSES: &str = "SELECT p.status FROM contact_patients cp \
+     JOIN patients p ON p.id = cp.patient_id WHERE cp.contact_id = $1 ORDER BY p.id";
 
 pub(crate) fn put_routing_document(document: &str, at: DateTime<Utc>) -> Statement {
     st(
@@ -202,12 +203,12 @@ macro_rules! triage_sqlx {
             }
 
             #[allow(dead_code)]
-            pub(crate) async fn contact_is_patient<'e, E>(ex: E, contact_id: Uuid) -> StoreResult<bool>
+            pub(crate) async fn contact_patient_statuses<'e, E>(ex: E, contact_id: Uuid) -> StoreResult<Vec<String>>
             where
                 E: sqlx::Executor<'e, Database = $db>,
             {
-                let row = sqlx::query(t::CONTACT_IS_PATIENT).bind(contact_id).fetch_one(ex).await.map_err(db_err)?;
-                Ok(row.try_get::<i64, _>("n").map_err(corrupt)? > 0)
+                let rows = sqlx::query(t::CONTACT_PATIENT_STATUSES).bind(contact_id).fetch_all(ex).await.map_err(db_err)?;
+                rows.iter().map(|r| r.try_get::<String, _>("status").map_err(corrupt)).collect()
             }
         }
 
@@ -286,8 +287,8 @@ macro_rules! triage_sqlx {
                 triage_q::name(&mut *self.parts().0, crate::common::triage::USER_NAME, id).await
             }
 
-            async fn contact_is_patient(&mut self, contact_id: uuid::Uuid) -> crate::StoreResult<bool> {
-                triage_q::contact_is_patient(&mut *self.parts().0, contact_id).await
+            async fn contact_patient_statuses(&mut self, contact_id: uuid::Uuid) -> crate::StoreResult<Vec<String>> {
+                triage_q::contact_patient_statuses(&mut *self.parts().0, contact_id).await
             }
 
             async fn department_pool(

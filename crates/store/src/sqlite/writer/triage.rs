@@ -45,9 +45,8 @@ impl TriageWrites for SqliteTx {
         self.query_opt(t::USER_NAME, &[&id], |r| get::<String>(r, "name"))
     }
 
-    async fn contact_is_patient(&mut self, contact_id: Uuid) -> StoreResult<bool> {
-        let n = self.query_opt(t::CONTACT_IS_PATIENT, &[&contact_id], |r| get::<i64>(r, "n"))?;
-        Ok(n.unwrap_or(0) > 0)
+    async fn contact_patient_statuses(&mut self, contact_id: Uuid) -> StoreResult<Vec<String>> {
+        self.query_all(t::CONTACT_PATIENT_STATUSES, &[&contact_id], |r| get::<String>(r, "status"))
     }
 
     async fn department_pool(&mut self, department_id: Uuid) -> StoreResult<Vec<PoolMember>> {
