@@ -108,11 +108,12 @@ pub(crate) async fn triage_inbound(
         return Ok(());
     }
     let fresh = conversation.opened_at == now && conversation.unread_count <= 1;
-    let state = tx.conversation_routing(conversation.id).await?;
-    let menu_sent = state.as_ref().is_some_and(|s| s.menu_state == MENU_SENT);
-    if !fresh && conversation.department_id.is_some() && !menu_sent {
+    // A routed conversation's later texts cost nothing here (the hot path of busy threads).
+    if !fresh && conversation.department_id.is_some() {
         return Ok(());
     }
+    let state = tx.conversation_routing(conversation.id).await?;
+    let menu_sent = state.as_ref().is_some_and(|s| s.menu_state == MENU_SENT);
     let config = parse_config(tx.routing_document().await?);
 
     if menu_sent {

@@ -156,6 +156,11 @@ async fn rules_route_inbound_texts_in_order_with_the_reason_in_the_conversation(
     assert!(badges.high_priority);
     assert_eq!(badges.tags, vec!["scheduling".to_string()]);
     assert!(routing_notes(&site, &c2).await[0].ends_with("matched 'reschedule'; priority high; tagged scheduling"));
+    let (_, page) = get(&site, &admin, &format!("/c/{}", c2.id)).await;
+    assert!(
+        page.contains("<span class=\"flag priority-flag\">High priority</span> <span class=\"tag\">scheduling</span>"),
+        "{page}"
+    );
 
     // Move the second rule up: the same kind of text now goes to Appointments.
     let (status, location, _) = post(&site, &admin, "/admin/routing/rules/1/move", &[("direction", "up")]).await;
