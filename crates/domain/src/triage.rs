@@ -141,8 +141,11 @@ pub struct Decision {
     pub department_id: Uuid,
     pub priority: Priority,
     pub tags: Vec<String>,
-    /// "rule 'Billing words' matched 'invoice'"
+    /// "rule 'Billing words' matched 'invoice'": for staff, in the conversation (a pattern's
+    /// match quotes the patient's words).
     pub reason: String,
+    /// The same without any of the patient's words, for the audit log.
+    pub audit_reason: String,
 }
 
 /// A validation failure, naming the rule (by position and name) and the field.
@@ -219,6 +222,7 @@ impl<'a> CompiledRules<'a> {
         let text_words = words(input.text);
         for (i, rule) in self.rules.iter().enumerate() {
             let mut because: Vec<String> = Vec::new();
+            let mut pattern_at = None;
             if !rule.keywords.is_empty() {
                 let hit = rule.keywords.iter().find(|k| contains_words(&text_words, &words(k)));
                 match hit {
@@ -229,7 +233,10 @@ impl<'a> CompiledRules<'a> {
             if let Some(pattern) = &rule.pattern {
                 let Some(re) = &self.patterns[i] else { continue };
                 match re.find(input.text) {
-                    Some(m) => because.push(format!("pattern /{}/ on '{}'", pattern, shorten(m.as_str()))),
+                    Some(m) => {
+                        pattern_at = Some(because.len());
+                        because.push(format!("pattern /{}/ on '{}'", pattern, shorten(m.as_str())))
+                    }
                     None => continue,
                 }
             }
@@ -251,7 +258,12 @@ impl<'a> CompiledRules<'a> {
                 }
                 because.push(format!("{} patient", status.as_str()));
             }
+            let mut audit = because.clone();
+            if let (Some(i), Some(p)) = (pattern_at, &rule.pattern) {
+                audit[i] = format!("pattern /{p}/");
+            }
             return Some(Decision {
+                audit_reason: format!("rule '{}' matched {}", rule.name, audit.join(", ")),
                 rule_index: i,
                 rule_name: rule.name.clone(),
                 department_id: rule.department_id,
@@ -519,6 +531,7 @@ mod tests {
         r.pattern = Some(r"lab\s+results?".into());
         let d = evaluate(&[r], &input("Are my LAB Results in?")).unwrap();
         assert_eq!(d.reason, "rule 'Lab' matched pattern /lab\\s+results?/ on 'LAB Results'");
+        assert_eq!(d.audit_reason, "rule 'Lab' matched pattern /lab\\s+results?/", "no patient words in the audit");
     }
 
     #[test]

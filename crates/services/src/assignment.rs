@@ -88,12 +88,25 @@ pub fn choose(strategy: Strategy, pool: &[PoolMember], last: Option<Uuid>) -> (O
 }
 
 /// Writes a routing/assignment entry into the conversation (a note with no author, labelled
-/// "Routing") and the audit entry with the same reason.
+/// "Routing"; sealed at rest like every note) and the audit entry with the same reason.
 pub(crate) async fn record_decision(
     tx: &mut dyn WriteTx,
     conversation: &Conversation,
     action: &str,
     reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    record_decision_audited(tx, conversation, action, reason, reason, now).await
+}
+
+/// [`record_decision`] with a different audit text (the audit log is not sealed: it must not
+/// quote the patient's words).
+pub(crate) async fn record_decision_audited(
+    tx: &mut dyn WriteTx,
+    conversation: &Conversation,
+    action: &str,
+    reason: &str,
+    audit_detail: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     tx.insert_note(&Note {
@@ -106,7 +119,7 @@ pub(crate) async fn record_decision(
     })
     .await?;
     let mut entry = audit::entry(&Actor::System, action, Some(format!("conversation:{}", conversation.id)), None, now);
-    entry.detail = Some(reason.to_string());
+    entry.detail = Some(audit_detail.to_string());
     tx.insert_audit(&entry).await
 }
 
@@ -121,13 +134,15 @@ pub(crate) async fn auto_assign(
     if conversation.assignee_id.is_some() {
         return Ok(None);
     }
-    let setting = tx.department_assignment_for_update(department).await?;
-    let pool = tx.department_pool(department).await?;
-    let department_name = tx.department_name(department).await?.unwrap_or_else(|| "the department".into());
-    if pool.is_empty() {
+    if tx.department_pool(department).await?.is_empty() {
         // No members configured: assignment is not in use for this department.
         return Ok(None);
     }
+    // Lock the department's setting first (PostgreSQL), then count: concurrent assignments in
+    // one department take turns and see each other's results.
+    let setting = tx.department_assignment_for_update(department).await?;
+    let pool = tx.department_pool(department).await?;
+    let department_name = tx.department_name(department).await?.unwrap_or_else(|| "the department".into());
     let strategy = Strategy::parse(&setting.strategy).unwrap_or(Strategy::RoundRobin);
     let (chosen, skipped) = choose(strategy, &pool, setting.last_user_id);
     let mut skipped_words = Vec::new();

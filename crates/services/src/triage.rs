@@ -19,7 +19,7 @@ use frontdesk_providers::InboundSms;
 use frontdesk_store::triage::ConversationRouting;
 use frontdesk_store::{StoreResult, WriteTx};
 
-use crate::assignment::{auto_assign, record_decision};
+use crate::assignment::{auto_assign, record_decision, record_decision_audited};
 use crate::audit::{self, Actor};
 use crate::inbound::InboundOutcome;
 use crate::inbox::StaffContext;
@@ -45,9 +45,23 @@ pub(crate) fn parse_config(document: Option<String>) -> RoutingConfig {
     }
 }
 
+/// Routes a conversation by the rules and assigns it, inside the caller's transaction: the
+/// entry point for conversations opened elsewhere than the inbound path (the web chat-request
+/// form passes its reason key and `PatientStatus::Prospective` or whatever it knows). The
+/// caller saves the conversation (`update_conversation`) afterwards.
+pub async fn route_and_assign(
+    tx: &mut dyn WriteTx,
+    conversation: &mut Conversation,
+    input: &TriageInput<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Decision>> {
+    let decision = apply_rules(tx, conversation, input, now).await?;
+    auto_assign(tx, conversation, now).await?;
+    Ok(decision)
+}
+
 /// Routes a conversation by the rules, inside the caller's transaction: sets department,
-/// priority and tags on a match and records the reason. Callers other than the inbound path
-/// (the web form) pass their own reason and patient status. Returns the decision, if any.
+/// priority and tags on a match and records the reason. Returns the decision, if any.
 pub async fn apply_rules(
     tx: &mut dyn WriteTx,
     conversation: &mut Conversation,
@@ -82,14 +96,16 @@ async fn apply_decision(
         }
     }
     tx.put_conversation_routing(conversation.id, &routing, now).await?;
-    let mut reason = format!("routed to {name}: {}", d.reason);
+    let mut actions = String::new();
     if d.priority == Priority::High {
-        reason.push_str("; priority high");
+        actions.push_str("; priority high");
     }
     if !d.tags.is_empty() {
-        reason.push_str(&format!("; tagged {}", d.tags.join(", ")));
+        actions.push_str(&format!("; tagged {}", d.tags.join(", ")));
     }
-    record_decision(tx, conversation, "routing.rule", &reason, now).await
+    let reason = format!("routed to {name}: {}{actions}", d.reason);
+    let audit = format!("routed to {name}: {}{actions}", d.audit_reason);
+    record_decision_audited(tx, conversation, "routing.rule", &reason, &audit, now).await
 }
 
 /// The inbound path's triage (one call from `inbound::record_inbound`, after consent handling
