@@ -69,6 +69,16 @@ pub async fn apply_rules(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Decision>> {
     let config = parse_config(tx.routing_document().await?);
+    apply_config(tx, &config, conversation, input, now).await
+}
+
+async fn apply_config(
+    tx: &mut dyn WriteTx,
+    config: &RoutingConfig,
+    conversation: &mut Conversation,
+    input: &TriageInput<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Decision>> {
     let decision = CompiledRules::new(&config.rules).evaluate(input);
     if let Some(d) = &decision {
         apply_decision(tx, conversation, d, now).await?;
@@ -148,7 +158,7 @@ pub(crate) async fn triage_inbound(
         // Free-text fallback: the rules still get a look, else the unrouted queue.
         let status = patient_status(tx, contact, conversation).await?;
         let input = TriageInput { text: &sms.body, number: number.e164.as_str(), reason: None, patient_status: status };
-        if apply_rules(tx, conversation, &input, now).await?.is_some() {
+        if apply_config(tx, &config, conversation, &input, now).await?.is_some() {
             auto_assign(tx, conversation, now).await?;
         } else {
             let reason = "the reply did not choose a menu option, so the conversation waits in the unrouted queue";
@@ -159,7 +169,7 @@ pub(crate) async fn triage_inbound(
 
     let status = patient_status(tx, contact, conversation).await?;
     let input = TriageInput { text: &sms.body, number: number.e164.as_str(), reason: None, patient_status: status };
-    if apply_rules(tx, conversation, &input, now).await?.is_some() {
+    if apply_config(tx, &config, conversation, &input, now).await?.is_some() {
         auto_assign(tx, conversation, now).await?;
         return Ok(());
     }

@@ -266,6 +266,24 @@ async fn invalid_rules_are_refused_naming_the_rule_and_nothing_is_saved() {
     assert!(page.contains("rule &#39;Bills again&#39; can never match: rule &#39;Billing words&#39;"), "{page}");
     assert_eq!(site.services.routing_config().await.unwrap().rules.len(), 2);
 
+    // A pattern's match quotes the patient in the conversation (sealed), never in the audit log.
+    text(&site, "SM10000000000000000000000000000009", "+12127365009", "Are my LAB RESULTS in yet?").await;
+    let c = conversation_of(&site, "+12127365009").await;
+    assert_eq!(c.department_id, Some(appointments.id));
+    assert_eq!(
+        routing_notes(&site, &c).await,
+        vec![
+            "Routing: routed to Appointments: rule 'Labs' matched pattern /lab\\s+results?/ on 'LAB RESULTS'; priority high"
+                .to_string()
+        ]
+    );
+    let audit = site.services.store.list_audit(100).await.unwrap();
+    let entry = audit.iter().find(|a| a.action == "routing.rule").expect("the routing decision is audited");
+    assert_eq!(
+        entry.detail.as_deref(),
+        Some("routed to Appointments: rule 'Labs' matched pattern /lab\\s+results?/; priority high")
+    );
+
     // The API is in the OpenAPI document.
     let doc: Value = site.http.get(site.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["paths"]["/api/v1/routing-rules"]["put"].is_object(), "{}", doc["paths"]);
