@@ -73,6 +73,28 @@ describe("routing", () => {
       await page.locator("#conv-routing").getByText("High priority").waitFor();
       await checkA11y(page, "conversation with a routing entry");
 
+      // Members and assignment of the department, and one's own availability.
+      await page.goto(BASE_URL + "/admin/departments");
+      await page.getByRole("link", { name: "Members and assignment of Routing billing desk" }).click();
+      await page.getByRole("heading", { level: 1, name: "Routing billing desk: members and assignment" }).waitFor();
+      await page.getByLabel("Person").selectOption({ label: "E2E Staff" });
+      await page.getByLabel("Capacity (most open conversations assigned at once)").fill("3");
+      await page.getByRole("button", { name: "Add member" }).click();
+      await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      assert.match(await page.locator("#members").innerText(), /E2E Staff/);
+      await page.getByLabel("Least busy: the member with the fewest open conversations").check();
+      await page.getByRole("button", { name: "Save strategy" }).click();
+      await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      await checkA11y(page, "department members and assignment");
+      await page.getByRole("button", { name: "Remove E2E Staff" }).click();
+      await page.getByRole("status").filter({ hasText: "Removed." }).waitFor();
+      await page.getByRole("link", { name: "Availability" }).click();
+      await page.getByRole("button", { name: "Make me unavailable" }).click();
+      await page.getByRole("button", { name: "Make me available" }).waitFor();
+      await checkA11y(page, "/availability");
+      await page.getByRole("button", { name: "Make me available" }).click();
+      await page.getByRole("button", { name: "Make me unavailable" }).waitFor();
+
       // Tidy up: the rule goes, so later files' texts are not routed by it.
       await page.goto(BASE_URL + "/admin/routing");
       await page.getByRole("button", { name: "Delete Zebra billing" }).click();
