@@ -184,6 +184,42 @@ async fn rules_route_inbound_texts_in_order_with_the_reason_in_the_conversation(
     text(&site, "SM10000000000000000000000000000006", "+12127365001", "reschedule").await;
     assert_eq!(conversation_of(&site, "+12127365001").await.department_id, Some(billing.id));
 
+    // Edit the second rule (Billing words) in place: the form comes filled in.
+    let (_, page) = get(&site, &admin, "/admin/routing?edit=1").await;
+    assert!(page.contains("Edit rule Billing words"), "{page}");
+    assert!(page.contains("value=\"invoice, bill\""), "{page}");
+    let (status, _, _) = post(
+        &site,
+        &admin,
+        "/admin/routing/rules",
+        &[
+            ("index", "1"),
+            ("name", "Billing words"),
+            ("keywords", "invoice, bill, payment"),
+            ("department_id", &billing_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    // An edit that makes a later rule unreachable is refused, naming both; nothing changes.
+    let (status, _, page) = post(
+        &site,
+        &admin,
+        "/admin/routing/rules",
+        &[
+            ("index", "0"),
+            ("name", "Scheduling"),
+            ("keywords", "bill, invoice, payment"),
+            ("department_id", &appointments_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("rule &#39;Billing words&#39; can never match: rule &#39;Scheduling&#39;"), "{page}");
+    let config = site.services.routing_config().await.unwrap();
+    assert_eq!(config.rules[0].keywords, vec!["appointment".to_string(), "reschedule".to_string()]);
+    assert_eq!(config.rules[1].keywords, vec!["invoice".to_string(), "bill".to_string(), "payment".to_string()]);
+
     // Delete the first rule (now Scheduling).
     let (status, _, _) = post(&site, &admin, "/admin/routing/rules/0/delete", &[]).await;
     assert_eq!(status, 303);
