@@ -665,6 +665,26 @@ mod tests {
         assert_eq!(e.field, "menu.options[1].department_id");
     }
 
+    proptest::proptest! {
+        /// Whatever admins type and patients text, validation and evaluation answer, never panic.
+        #[test]
+        fn any_pattern_keywords_and_text_never_panic(
+            pattern in ".{0,40}",
+            keyword in "\\PC{0,20}",
+            text in "\\PC{0,200}",
+        ) {
+            let mut r = rule("Fuzz", &[], 1);
+            r.pattern = Some(pattern);
+            let mut k = rule("Words", &[], 1);
+            k.keywords = vec![keyword];
+            let mut c = config(vec![r, k]);
+            normalize(&mut c);
+            let _ = validate(&c, &[dept(1)], &numbers());
+            let _ = evaluate(&c.rules, &input(&text));
+            let _ = menu_choice(&c.menu, &text);
+        }
+    }
+
     #[test]
     fn normalize_trims_and_drops_blanks() {
         let mut r = rule("  Spaced  ", &[" bill ", "  "], 1);
