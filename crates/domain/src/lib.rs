@@ -13,6 +13,7 @@ pub mod search;
 pub mod sms;
 pub mod status;
 pub mod template;
+pub mod triage;
 
 pub use keywords::{Keyword, Revocation, classify_keyword, detect_free_text_revocation};
 pub use phi::{PhiFinding, PhiKind, detect_phi};

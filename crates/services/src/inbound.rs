@@ -205,6 +205,7 @@ async fn record_inbound(
         _ => {}
     }
 
+    crate::triage::triage_inbound(tx, number, &contact, &mut conversation, sms, &mut outcome, now).await?;
     tx.update_conversation(&conversation).await?;
     tx.touch_thread(thread.id, now).await?;
     Ok(outcome)

@@ -21,6 +21,7 @@ use crate::{StoreError, StoreResult};
 pub(crate) mod forms;
 mod staff_reads;
 pub(crate) mod statement;
+pub(crate) mod triage;
 pub(crate) use staff_reads::staff_reads;
 
 /// Milliseconds since the Unix epoch, UTC: the one timestamp representation on both

@@ -325,6 +325,38 @@ pub const TABLES: &[Table] = &[
         key: &["key"],
         columns: &[("key", K::Text), ("window_start", K::Int), ("hits", K::Int)],
     },
+    // Triage and assignment (0009_triage.sql).
+    Table {
+        name: "routing_config",
+        key: &["id"],
+        columns: &[("id", K::Int), ("document", K::Text), ("updated_at", K::Int)],
+    },
+    Table {
+        name: "conversation_routing",
+        key: &["conversation_id"],
+        columns: &[
+            ("conversation_id", K::Uuid),
+            ("priority", K::Text),
+            ("tags", K::Text),
+            ("menu_state", K::Text),
+            ("updated_at", K::Int),
+        ],
+    },
+    Table {
+        name: "department_members",
+        key: &["department_id", "user_id"],
+        columns: &[("department_id", K::Uuid), ("user_id", K::Uuid), ("capacity", K::Int)],
+    },
+    Table {
+        name: "user_availability",
+        key: &["user_id"],
+        columns: &[("user_id", K::Uuid), ("available", K::Bool), ("updated_at", K::Int)],
+    },
+    Table {
+        name: "department_assignment",
+        key: &["department_id"],
+        columns: &[("department_id", K::Uuid), ("strategy", K::Text), ("last_user_id", K::OptUuid)],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -74,6 +74,7 @@ define_backend!(
     skip_locked: " FOR UPDATE SKIP LOCKED",
     writes: sqlx(conn: sqlx::PgConnection, tx: PgTx),
 );
+crate::common::triage::triage_sqlx!(db: sqlx::Postgres, store: PgStore, tx: PgTx);
 
 impl PgStore {
     /// Connects to `url` (`postgres://...`) and applies migrations (under sqlx's advisory

@@ -62,6 +62,7 @@ define_backend!(
     // Writes run on the writer thread's rusqlite connection (`writer`).
     writes: none,
 );
+crate::common::triage::triage_sqlx!(db: sqlx::Sqlite, store: SqliteStore);
 
 impl SqliteStore {
     /// Opens (creating if missing) the database named by `url`: `sqlite:///abs/path.db`,

@@ -323,6 +323,19 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
                 bytes: vec![1, 2, 3],
             })
             .await?;
+            // Triage and assignment (0009).
+            tx.put_routing_document(r#"{"rules":[],"menu":{"enabled":false,"options":[]}}"#, t(33)).await?;
+            let routing = frontdesk_store::triage::ConversationRouting {
+                priority: "high".into(),
+                tags: vec!["billing".into()],
+                menu_state: "done".into(),
+            };
+            tx.put_conversation_routing(conversation.id, &routing, t(33)).await?;
+            tx.put_department_member(d.id, a.id, 7).await?;
+            tx.put_user_available(a.id, false, t(34)).await?;
+            let setting =
+                frontdesk_store::triage::AssignmentSetting { strategy: "least_busy".into(), last_user_id: Some(a.id) };
+            tx.put_department_assignment(d.id, &setting).await?;
             let thread = tx.thread_by_id(thread.id).await?.unwrap();
             Ok((contact, thread, conversation, vec![inbound, outbound]))
         })

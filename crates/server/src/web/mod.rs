@@ -22,6 +22,8 @@ pub mod ops;
 pub mod pages;
 pub mod patient_forms;
 pub mod pdf;
+pub mod routing;
+pub mod routing_api;
 pub mod security;
 pub mod session;
 pub mod simulator;
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/patients", get(api::list_patients).post(api::create_patient))
         .route("/patients/{id}", get(api::get_patient))
         .route("/events", get(sse::events))
+        .route("/routing-rules", get(routing_api::get_rules).put(routing_api::put_rules))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))
         .fallback(api::not_found)
@@ -84,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(dashboard::routes())
         .merge(admin::routes())
+        .merge(routing::routes())
         .merge(patient_forms::staff_routes())
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));
 

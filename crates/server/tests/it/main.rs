@@ -15,3 +15,4 @@ mod outbound;
 mod providers;
 mod simulator;
 mod support;
+mod triage;

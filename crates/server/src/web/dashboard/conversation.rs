@@ -114,6 +114,8 @@ pub struct ConversationView {
     /// Secure forms sent in this thread, and the forms staff can send (`web::patient_forms`).
     pub forms: Vec<crate::web::patient_forms::FormRow>,
     pub form_choices: Vec<Opt>,
+    /// Priority and tags set by triage (`services::triage`).
+    pub routing: frontdesk_services::triage::RoutingBadges,
 }
 
 #[derive(Template)]
@@ -358,6 +360,7 @@ async fn build(
         csrf: staff.csrf().to_string(),
         forms,
         form_choices,
+        routing: state.services.routing_badges(c.id).await?,
     })
 }
 
