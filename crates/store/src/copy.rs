@@ -152,6 +152,9 @@ pub const TABLES: &[Table] = &[
             ("last_message_at", K::Int),
             ("waiting_since", K::OptInt),
             ("unread_count", K::Int),
+            // The front door (0008_front_door.sql).
+            ("source", K::Text),
+            ("reason_key", K::OptText),
         ],
     },
     Table {
@@ -324,6 +327,12 @@ pub const TABLES: &[Table] = &[
         name: "throttle_hits",
         key: &["key"],
         columns: &[("key", K::Text), ("window_start", K::Int), ("hits", K::Int)],
+    },
+    // The front door (0008_front_door.sql).
+    Table {
+        name: "sms_policy_versions",
+        key: &["version"],
+        columns: &[("version", K::Int), ("content", K::Text), ("created_at", K::Int), ("created_by", K::OptUuid)],
     },
 ];
 
