@@ -17,6 +17,7 @@ pub mod assets;
 pub mod auth;
 pub mod dashboard;
 pub mod error;
+pub mod front_door;
 pub mod home;
 pub mod ops;
 pub mod pages;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(admin::routes())
         .merge(patient_forms::staff_routes())
+        .merge(front_door::staff_routes())
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));
 
     let mut app = Router::new()
@@ -94,6 +96,8 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(assets::serve))
         // Patients' secure forms: the link's token is the key, never a staff session.
         .merge(patient_forms::public_routes())
+        // The chat-request form and the SMS policy: public, no session, no cookies.
+        .merge(front_door::public_routes())
         .nest("/api/v1", api)
         .nest("/webhooks", webhooks);
     if state.simulator.is_some() {
