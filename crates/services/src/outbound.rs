@@ -197,6 +197,10 @@ impl Services {
         actor: &Actor,
     ) -> Result<ConsentProof, ServiceError> {
         let contact = self.store.contact_by_phone(to).await?;
+        if contact.as_ref().is_some_and(|c| c.opted_out) {
+            // Refused below whatever the basis; say so rather than ask for a basis.
+            return Err(ServiceError::OptedOut);
+        }
         let on_record = match &contact {
             Some(c) => self
                 .store

@@ -306,7 +306,12 @@ fn table(ids: &Ids) -> Vec<Case> {
         // Auditors see the page (its form is refused when sent, below).
         Case::new(Get, "/new", "/new", Session, SIGNED_IN),
         Case::new(Post, "/new", "/new", Session, [Forbidden, Forbidden, Allowed, Allowed, Allowed])
-            .form(&[("to", "+12127365099"), ("body", "Hello from the practice.")]),
+            .form(&[
+                ("to", "+12127365099"),
+                ("body", "Hello from the practice."),
+                ("consent_basis", "verbal"),
+                ("consent_note", "Agreed by phone today."),
+            ]),
         Case::new(Get, "/search", "/search?q=hello", Session, SIGNED_IN),
         // ---- signing in (web/auth) ----
         Case::new(Get, "/login", "/login", Session, PUBLIC),
@@ -372,6 +377,26 @@ fn table(ids: &Ids) -> Vec<Case> {
             ("help_text", "Maple Family Practice: reply STOP to opt out. Call 212-555-0100 for help."),
             ("phi_guard", "warn"),
             ("time_zone", "America/New_York"),
+        ]),
+        // ---- the front door: public form and policy (no session), admin settings ----
+        // Without a form token the post reaches the handler and is refused (400).
+        Case::new(Get, "/start", "/start", Public, PUBLIC),
+        Case::new(Post, "/start", "/start", Public, [Reached; 5])
+            .form(&[("first_name", "Ana"), ("phone", "+12127365098"), ("reason", "billing"), ("consent", "yes")]),
+        Case::new(Get, "/sms-policy", "/sms-policy", Public, PUBLIC),
+        Case::new(Get, "/admin/front-door", "/admin/front-door", Session, ADMIN_PAGE),
+        Case::new(Post, "/admin/front-door", "/admin/front-door", Session, ADMIN_POST).form(&[
+            ("enabled", "yes"),
+            ("reasons", "billing | Billing\nappointments | Appointments"),
+            ("countries", "US, CA"),
+            ("origins", "https://www.maple.example"),
+            ("per_ip", "10"),
+            ("per_number", "3"),
+        ]),
+        Case::new(Post, "/admin/front-door/policy", "/admin/front-door/policy", Session, ADMIN_POST).form(&[
+            ("purpose", "Appointments and billing."),
+            ("frequency", "A few texts per request."),
+            ("privacy", "We never sell your number."),
         ]),
         // ---- operations, assets, documentation ----
         Case::new(Get, "/healthz", "/healthz", Public, PUBLIC),
@@ -608,12 +633,13 @@ impl Site {
 
 /// (method, route) for every route the routers declare, `/api/v1` and `/webhooks` included.
 fn declared_routes() -> BTreeSet<(String, String)> {
-    let sources: [(&str, &str); 5] = [
+    let sources: [(&str, &str); 6] = [
         ("mod.rs", include_str!("../../src/web/mod.rs")),
         ("auth.rs", include_str!("../../src/web/auth.rs")),
         ("admin.rs", include_str!("../../src/web/admin.rs")),
         ("dashboard/mod.rs", include_str!("../../src/web/dashboard/mod.rs")),
         ("simulator.rs", include_str!("../../src/web/simulator.rs")),
+        ("front_door.rs", include_str!("../../src/web/front_door.rs")),
     ];
     let mut out = BTreeSet::new();
     for (file, text) in sources {
