@@ -161,9 +161,11 @@ impl ConsentBasis {
 impl FromStr for ConsentBasis {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ConsentBasis::ALL.iter().copied().find(|c| c.as_str() == s.trim()).ok_or_else(|| {
-            format!("unknown consent basis {s:?}; expected one of: existing, patient_initiated, verbal")
-        })
+        ConsentBasis::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == s.trim())
+            .ok_or_else(|| format!("unknown consent basis {s:?}; expected one of: existing, patient_initiated, verbal"))
     }
 }
 

@@ -133,7 +133,10 @@ impl FrontDoorSettings {
             if let Some(d) = r.department_id
                 && !departments.iter().any(|x| x.id == d)
             {
-                return Err(ServiceError::invalid("reasons", format!("the reason {:?} names an unknown department", r.key)));
+                return Err(ServiceError::invalid(
+                    "reasons",
+                    format!("the reason {:?} names an unknown department", r.key),
+                ));
             }
         }
         let mut countries = Vec::new();
@@ -213,7 +216,9 @@ pub enum RequestError {
     /// The fields that are wrong, each with what to do; nothing was written.
     Invalid(Vec<(&'static str, String)>),
     /// Too many requests; try again after this many seconds.
-    TooMany { retry_after_secs: i64 },
+    TooMany {
+        retry_after_secs: i64,
+    },
     /// The form page is too old (or was not from us): show a fresh one.
     Expired,
     Service(ServiceError),
@@ -292,8 +297,10 @@ impl Services {
             created_by: None,
         };
         let stored = first.clone();
-        match frontdesk_store::write(&*self.store, move |tx| Box::pin(async move { tx.insert_sms_policy(&stored).await }))
-            .await
+        match frontdesk_store::write(&*self.store, move |tx| {
+            Box::pin(async move { tx.insert_sms_policy(&stored).await })
+        })
+        .await
         {
             Ok(()) => Ok(first),
             // Another request saved version 1 first: use it.
@@ -333,10 +340,16 @@ impl Services {
             return Ok(current);
         }
         let now = crate::now();
-        let next = PolicyVersion { version: current.version + 1, policy, created_at: now, created_by: Some(ctx.user.id) };
+        let next =
+            PolicyVersion { version: current.version + 1, policy, created_at: now, created_by: Some(ctx.user.id) };
         let stored = next.clone();
-        let mut entry =
-            audit::entry(&Actor::User(ctx.user.id), "settings.sms_policy", Some(format!("sms_policy:{}", next.version)), ip, now);
+        let mut entry = audit::entry(
+            &Actor::User(ctx.user.id),
+            "settings.sms_policy",
+            Some(format!("sms_policy:{}", next.version)),
+            ip,
+            now,
+        );
         entry.detail = Some(format!("version={}", next.version));
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
@@ -346,9 +359,9 @@ impl Services {
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                ServiceError::Conflict("someone else changed the SMS policy at the same time; reload and try again".into())
-            }
+            StoreError::Conflict(_) => ServiceError::Conflict(
+                "someone else changed the SMS policy at the same time; reload and try again".into(),
+            ),
             other => other.into(),
         })?;
         Ok(next)
@@ -433,7 +446,7 @@ impl Services {
         let phone = match E164::parse(&req.phone, self.settings().default_region) {
             Ok(p) => {
                 let region = p.region_code().unwrap_or_default();
-                if settings.allowed_countries.iter().any(|c| *c == region) {
+                if settings.allowed_countries.contains(&region) {
                     Some(p)
                 } else {
                     errors.push((
@@ -667,11 +680,9 @@ mod tests {
     fn settings_are_checked_field_by_field() {
         let ok = FrontDoorSettings::default().validated(&[]).unwrap();
         assert_eq!(ok.allowed_countries, vec!["US", "CA"]);
-        let mut bad = FrontDoorSettings::default();
-        bad.embed_origins = vec!["https://a.com/x".into()];
+        let bad = FrontDoorSettings { embed_origins: vec!["https://a.com/x".into()], ..Default::default() };
         assert!(matches!(bad.validated(&[]), Err(ServiceError::Invalid { field, .. }) if field == "embed_origins"));
-        let mut bad = FrontDoorSettings::default();
-        bad.allowed_countries = vec!["ZZZ".into()];
+        let bad = FrontDoorSettings { allowed_countries: vec!["ZZZ".into()], ..Default::default() };
         assert!(matches!(bad.validated(&[]), Err(ServiceError::Invalid { field, .. }) if field == "allowed_countries"));
         let mut bad = FrontDoorSettings::default();
         bad.reasons[1].key = "appointments".into();

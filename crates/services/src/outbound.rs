@@ -5,9 +5,9 @@
 //! nothing reaches a provider that is not first durable.
 
 use chrono::{DateTime, Utc};
+use frontdesk_domain::front_door::{ConsentBasis, ConversationSource};
 use frontdesk_domain::model::*;
 use frontdesk_domain::sms::analyze;
-use frontdesk_domain::front_door::{ConsentBasis, ConversationSource};
 use frontdesk_domain::{Direction, E164, MessageStatus};
 use frontdesk_store::{StoreResult, WriteTx};
 
@@ -387,7 +387,10 @@ pub(crate) enum ConsentProof {
     Existing(uuid::Uuid),
     /// The id of the patient's first text on record.
     PatientInitiated(MessageId),
-    Verbal { note: String, attested_by: String },
+    Verbal {
+        note: String,
+        attested_by: String,
+    },
 }
 
 /// Records the basis in the send's transaction: a consent event for a new basis (source and
@@ -441,8 +444,7 @@ async fn record_consent_basis(
             (ConsentBasis::Verbal, format!("consent_event={}", event.id))
         }
     };
-    let mut entry =
-        audit::entry(actor, "consent.basis", Some(format!("conversation:{}", conversation.id)), None, now);
+    let mut entry = audit::entry(actor, "consent.basis", Some(format!("conversation:{}", conversation.id)), None, now);
     entry.detail = Some(format!("basis={}; {detail}", basis.as_str()));
     tx.insert_audit(&entry).await
 }

@@ -27,7 +27,10 @@ pub trait FrontDoorReads: Send + Sync {
     async fn latest_sms_policy(&self) -> StoreResult<Option<PolicyVersion>>;
     async fn sms_policy_version(&self, version: i64) -> StoreResult<Option<PolicyVersion>>;
     /// How the conversation began and the reason chosen on the form (if any).
-    async fn conversation_origin(&self, id: ConversationId) -> StoreResult<Option<(ConversationSource, Option<String>)>>;
+    async fn conversation_origin(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<(ConversationSource, Option<String>)>>;
     /// Conversations opened in `[from, to)`, counted by source.
     async fn count_conversations_by_source(
         &self,

@@ -1297,10 +1297,7 @@ async fn front_door_policies_and_sources_round_trip(h: Harness) {
     let other = Conversation::open(f.thread.id, None, t(8));
     let o = other.clone();
     w(&s, move |tx| Box::pin(async move { tx.insert_conversation(&o).await })).await.unwrap();
-    assert_eq!(
-        s.conversation_origin(other.id).await.unwrap(),
-        Some((ConversationSource::PatientText, None))
-    );
+    assert_eq!(s.conversation_origin(other.id).await.unwrap(), Some((ConversationSource::PatientText, None)));
     let counts = s.count_conversations_by_source(t(0), t(100)).await.unwrap();
     assert_eq!(counts, vec![(ConversationSource::PatientText, 1), (ConversationSource::WebForm, 1)]);
     let missing = w(&s, move |tx| {

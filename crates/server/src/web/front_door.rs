@@ -323,7 +323,11 @@ pub async fn policy_page(State(state): State<AppState>, Query(q): Query<PolicyQu
             match state.services.sms_policy_version(v).await {
                 Ok(Some(p)) => p,
                 Ok(None) => {
-                    return message_page(StatusCode::NOT_FOUND, "Not found", "There is no such version of the SMS policy.");
+                    return message_page(
+                        StatusCode::NOT_FOUND,
+                        "Not found",
+                        "There is no such version of the SMS policy.",
+                    );
                 }
                 Err(e) => return error_page(&e),
             }
@@ -418,10 +422,7 @@ fn reasons_text(reasons: &[Reason], departments: &[frontdesk_domain::model::Depa
         .join("\n")
 }
 
-fn parse_reasons(
-    text: &str,
-    departments: &[frontdesk_domain::model::Department],
-) -> Result<Vec<Reason>, ServiceError> {
+fn parse_reasons(text: &str, departments: &[frontdesk_domain::model::Department]) -> Result<Vec<Reason>, ServiceError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let parts: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -436,7 +437,9 @@ fn parse_reasons(
                 departments
                     .iter()
                     .find(|d| d.name.eq_ignore_ascii_case(name))
-                    .ok_or_else(|| ServiceError::invalid("reasons", format!("line {}: no department named {name:?}", i + 1)))?
+                    .ok_or_else(|| {
+                        ServiceError::invalid("reasons", format!("line {}: no department named {name:?}", i + 1))
+                    })?
                     .id,
             ),
             None => None,
@@ -552,16 +555,8 @@ pub async fn admin_save(State(state): State<AppState>, staff: Staff, Form(form):
     match result {
         Ok(_) => Redirect::to("/admin/front-door?done=saved").into_response(),
         Err(ServiceError::Invalid { field, message }) => {
-            admin_render(
-                &state,
-                &staff,
-                Some(form),
-                None,
-                Some((field, message)),
-                "",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            admin_render(&state, &staff, Some(form), None, Some((field, message)), "", StatusCode::UNPROCESSABLE_ENTITY)
+                .await
         }
         Err(e) => error_page(&e),
     }
@@ -580,16 +575,8 @@ pub async fn admin_save_policy(State(state): State<AppState>, staff: Staff, Form
         Ok(v) if v.version == before => Redirect::to("/admin/front-door?done=unchanged").into_response(),
         Ok(_) => Redirect::to("/admin/front-door?done=policy").into_response(),
         Err(ServiceError::Invalid { field, message }) => {
-            admin_render(
-                &state,
-                &staff,
-                None,
-                Some(form),
-                Some((field, message)),
-                "",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            admin_render(&state, &staff, None, Some(form), Some((field, message)), "", StatusCode::UNPROCESSABLE_ENTITY)
+                .await
         }
         Err(e) => error_page(&e),
     }

@@ -266,7 +266,8 @@ fn table(ids: &Ids) -> Vec<Case> {
     use Surface::{Api, Public, Session, Webhook};
     let c = ids.conversation;
     let dept = ids.department.to_string();
-    let mut t = vec![
+    let mut t =
+        vec![
         // ---- the inbox (web/dashboard) ----
         Case::new(Get, "/", "/", Session, SIGNED_IN),
         Case::new(Get, "/inbox/rows", "/inbox/rows", Session, SIGNED_IN),

@@ -348,7 +348,12 @@ async fn department_limits_roles_csrf_and_sign_in_are_enforced() {
     // Nor text into it by starting a "new" conversation with the same number.
     let before = app.messages(id).await.len();
     let (status, _, _) = app
-        .post(&limited, "/new", &[("to", PATIENT), ("body", "Hello from billing"), ("consent_basis", "patient_initiated")]).await;
+        .post(
+            &limited,
+            "/new",
+            &[("to", PATIENT), ("body", "Hello from billing"), ("consent_basis", "patient_initiated")],
+        )
+        .await;
     assert_eq!(status, 403, "joining another department's conversation is refused");
     assert_eq!(app.messages(id).await.len(), before, "nothing was queued");
 

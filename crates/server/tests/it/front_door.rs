@@ -277,7 +277,8 @@ async fn the_sms_policy_is_versioned_and_old_versions_stay_readable() {
     let page = app.http.get(app.url("/sms-policy")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    for needle in ["Frontdesk Demo Clinic", "STOP", "HELP", "Message and data rates may apply", "Privacy", "Version 1"] {
+    for needle in ["Frontdesk Demo Clinic", "STOP", "HELP", "Message and data rates may apply", "Privacy", "Version 1"]
+    {
         assert!(html.contains(needle), "{needle}: {html}");
     }
     let admin = app
@@ -303,23 +304,15 @@ async fn the_sms_policy_is_versioned_and_old_versions_stay_readable() {
     assert!(current.contains("Appointment reminders only.") && current.contains("Version 2"));
     let old = app.http.get(app.url("/sms-policy?version=1")).send().await.unwrap().text().await.unwrap();
     assert!(!old.contains("Appointment reminders only.") && old.contains("Version 1"));
-    let err = app
-        .services
-        .update_sms_policy(&ctx, " ", &p1.policy.frequency, &p1.policy.privacy, None)
-        .await
-        .unwrap_err();
+    let err =
+        app.services.update_sms_policy(&ctx, " ", &p1.policy.frequency, &p1.policy.privacy, None).await.unwrap_err();
     assert_eq!(err.code(), "invalid");
     assert!(err.to_string().starts_with("purpose"));
 
     // A request now records consent to version 2.
     submit(&app, "198.51.100.13", &request("Ana", "(212) 736-5150")).await;
-    let contact = app
-        .services
-        .store
-        .contact_by_phone(&E164::parse_strict("+12127365150").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let contact =
+        app.services.store.contact_by_phone(&E164::parse_strict("+12127365150").unwrap()).await.unwrap().unwrap();
     let consents = app.services.store.consent_events(contact.id).await.unwrap();
     assert!(consents[0].evidence.contains("sms_policy v2"), "{}", consents[0].evidence);
     app.stop().await;
