@@ -498,7 +498,7 @@ impl Services {
             Box::pin(async move {
                 // A token is spent once; a replay (double submit) answers the same page.
                 if tx.hit_counter(&format!("front-door:token:{nonce}"), ms(now), TOKEN_TTL_MS + 60_000).await? > 1 {
-                    return Ok(Ok((RequestOutcome::Ignored, None)));
+                    return Ok(Ok((RequestOutcome::Ignored, None, None)));
                 }
                 if tx.hit_counter(&format!("front-door:ip:{client}"), ms(now), HOUR_MS).await? > per_ip {
                     return Ok(Err(RequestError::TooMany { retry_after_secs: HOUR_MS / 1000 }));
@@ -550,6 +550,7 @@ impl Services {
                 };
                 tx.insert_note(&note).await?;
 
+                let mut queued = None;
                 let outcome = if contact.opted_out {
                     tx.update_conversation(&conversation).await?;
                     RequestOutcome::NotTexted { conversation_id: conversation.id }
@@ -580,7 +581,7 @@ impl Services {
                         };
                         match queue_in_conversation(tx, &mut conversation, &providers, send, None, now).await? {
                             Ok(message) => {
-                                let _ = message;
+                                queued = Some(message.id);
                                 RequestOutcome::Texted { conversation_id: conversation.id }
                             }
                             Err(e) => return Ok(Err(RequestError::Service(e))),
@@ -606,19 +607,19 @@ impl Services {
                     }
                 ));
                 tx.insert_audit(&entry).await?;
-                Ok(Ok((outcome, Some(conversation.id))))
+                Ok(Ok((outcome, Some(conversation.id), queued)))
             })
         })
         .await??;
 
-        let (outcome, conversation_id) = outcome;
+        let (outcome, conversation_id, queued) = outcome;
         if let Some(id) = conversation_id {
             self.events.publish(Event { kind: EventKind::NoteAdded, conversation_id: Some(id), message_id: None });
-            if matches!(outcome, RequestOutcome::Texted { .. }) {
+            if let Some(message_id) = queued {
                 self.events.publish(Event {
                     kind: EventKind::MessageQueued,
                     conversation_id: Some(id),
-                    message_id: None,
+                    message_id: Some(message_id),
                 });
                 self.outbox_signal.notify_one();
             }

@@ -151,6 +151,19 @@ fn frame_for(settings: &FrontDoorSettings, embed: bool) -> Option<FrameAncestors
     (embed && !settings.embed_origins.is_empty()).then(|| FrameAncestors(settings.embed_origins.clone()))
 }
 
+/// "enter your first name" → "Enter your first name."
+fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
 fn not_available() -> Response {
     message_page(StatusCode::NOT_FOUND, "Not available", "This practice does not take chat requests on this site.")
 }
@@ -246,7 +259,8 @@ pub async fn start_submit(
             public(render(&page, StatusCode::OK), frame_for(&settings, embed))
         }
         Err(RequestError::Invalid(errors)) => {
-            let errors = errors.into_iter().map(|(field, message)| FieldError { field, message }).collect();
+            let errors =
+                errors.into_iter().map(|(field, message)| FieldError { field, message: sentence(&message) }).collect();
             form_page(&state, &settings, embed, &form, errors, "", StatusCode::BAD_REQUEST).await
         }
         Err(RequestError::Expired) => {
