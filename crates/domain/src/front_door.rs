@@ -70,10 +70,23 @@ pub fn request_received_text(first_name: &str, practice: &str, reason_label: &st
         Some(eta) => eta.to_string(),
         None => "soon".to_string(),
     };
-    let reason = reason_label.trim().to_lowercase();
+    let reason = in_sentence(reason_label.trim());
     format!(
         "Hi {first_name}, this is {practice}. We got your request about {reason}; a team member will text you here {when}. Reply STOP to opt out."
     )
+}
+
+/// A label as it reads inside a sentence: "Billing" → "billing", "Test results" → "test
+/// results", but "MRI scans" keeps its acronym.
+fn in_sentence(label: &str) -> String {
+    let first_word = label.split_whitespace().next().unwrap_or("");
+    let acronym = first_word.chars().filter(|c| c.is_alphabetic()).count() > 1
+        && first_word.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
+    let mut chars = label.chars();
+    match chars.next() {
+        Some(first) if !acronym => first.to_lowercase().chain(chars).collect(),
+        _ => label.to_string(),
+    }
 }
 
 /// How a conversation began, so reports can count conversations by source.
@@ -302,6 +315,8 @@ mod tests {
             "Hi Ana, this is Acme Family Clinic. We got your request about billing; a team member will text you here by 2:30 PM. Reply STOP to opt out."
         );
         assert!(request_received_text("Ana", "Acme", "billing", Some("  ")).contains("here soon."));
+        assert!(request_received_text("Ana", "Acme", "Test results", None).contains("about test results;"));
+        assert!(request_received_text("Ana", "Acme", "MRI scans", None).contains("about MRI scans;"));
     }
 
     #[test]

@@ -408,3 +408,28 @@ async fn staff_outreach_needs_a_consent_basis() {
     assert!(consents.iter().any(|c| c.source == ConsentSource::PatientInitiated && c.granted));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_opted_out_number_is_not_texted_or_resubscribed_by_the_form() {
+    let app = TestApp::start().await;
+    app.inbound("SM40000000000000000000000000000003", "+12127365170", "STOP").await;
+    wait_sends(&app, 1).await; // the one opt-out confirmation
+    let answer = submit(&app, "198.51.100.14", &request("Ana", "(212) 736-5170")).await;
+    let fresh = submit(&app, "198.51.100.15", &request("Ana", "(212) 736-5171")).await;
+    assert_eq!((answer.status, answer.body.as_str()), (fresh.status, fresh.body.as_str()), "the same answer");
+    wait_sends(&app, 2).await;
+    settle().await;
+    let texts = sent(&app);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(texts.iter().filter(|(to, _)| to == "+12127365170").count(), 1, "only the STOP confirmation");
+    assert_eq!(texts.iter().filter(|(to, _)| to == "+12127365171").count(), 1);
+    let contact =
+        app.services.store.contact_by_phone(&E164::parse_strict("+12127365170").unwrap()).await.unwrap().unwrap();
+    assert!(contact.opted_out, "a stranger's form cannot resubscribe a number");
+    let consents = app.services.store.consent_events(contact.id).await.unwrap();
+    assert!(consents.iter().all(|c| c.source != ConsentSource::WebForm));
+    let summary = &app.services.store.contact_conversations(contact.id).await.unwrap()[0];
+    let notes = app.services.store.thread_notes(summary.thread.id).await.unwrap();
+    assert!(notes.iter().any(|n| n.body.contains("opted out of texts")), "staff are told");
+    app.stop().await;
+}
