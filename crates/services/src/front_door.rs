@@ -262,6 +262,7 @@ impl Services {
         })
     }
 
+    /// An admin changes the front door's settings (dashboard).
     pub async fn update_front_door_settings(
         &self,
         ctx: &StaffContext,
@@ -269,11 +270,22 @@ impl Services {
         ip: Option<String>,
     ) -> Result<FrontDoorSettings, ServiceError> {
         ctx.require_admin()?;
+        self.save_front_door_settings(settings, Actor::User(ctx.user.id), ip).await
+    }
+
+    /// Checks and saves the front door's settings for an authorised caller (an admin, or an
+    /// API token: tokens are the practice's own keys), audited as `actor`.
+    pub async fn save_front_door_settings(
+        &self,
+        settings: FrontDoorSettings,
+        actor: Actor,
+        ip: Option<String>,
+    ) -> Result<FrontDoorSettings, ServiceError> {
         let departments = self.store.list_departments().await?;
         let settings = settings.validated(&departments)?;
         let json = serde_json::to_string(&settings).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let now = crate::now();
-        let entry = audit::entry(&Actor::User(ctx.user.id), "settings.front_door", None, ip, now);
+        let entry = audit::entry(&actor, "settings.front_door", None, ip, now);
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
                 tx.put_setting(SETTINGS_KEY, &json, now).await?;
@@ -328,6 +340,18 @@ impl Services {
         ip: Option<String>,
     ) -> Result<PolicyVersion, ServiceError> {
         ctx.require_admin()?;
+        self.save_sms_policy(purpose, frequency, privacy, Actor::User(ctx.user.id), ip).await
+    }
+
+    /// Saves the policy's text for an authorised caller (see `save_front_door_settings`).
+    pub async fn save_sms_policy(
+        &self,
+        purpose: &str,
+        frequency: &str,
+        privacy: &str,
+        actor: Actor,
+        ip: Option<String>,
+    ) -> Result<PolicyVersion, ServiceError> {
         let policy = SmsPolicy {
             practice: self.settings().name.clone(),
             purpose: purpose.trim().to_string(),
@@ -340,16 +364,14 @@ impl Services {
             return Ok(current);
         }
         let now = crate::now();
-        let next =
-            PolicyVersion { version: current.version + 1, policy, created_at: now, created_by: Some(ctx.user.id) };
+        let created_by = match actor {
+            Actor::User(id) => Some(id),
+            _ => None,
+        };
+        let next = PolicyVersion { version: current.version + 1, policy, created_at: now, created_by };
         let stored = next.clone();
-        let mut entry = audit::entry(
-            &Actor::User(ctx.user.id),
-            "settings.sms_policy",
-            Some(format!("sms_policy:{}", next.version)),
-            ip,
-            now,
-        );
+        let mut entry =
+            audit::entry(&actor, "settings.sms_policy", Some(format!("sms_policy:{}", next.version)), ip, now);
         entry.detail = Some(format!("version={}", next.version));
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {

@@ -21,12 +21,17 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Json};
 use frontdesk_domain::front_door::{MAX_FIRST_NAME, MAX_FREE_TEXT};
 use frontdesk_services::ServiceError;
+use frontdesk_services::audit::Actor;
 use frontdesk_services::front_door::{FrontDoorSettings, Reason, RequestError, RequestOutcome, WebRequest};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
+use super::api::{ApiJson, TokenPrincipal};
+use super::error::{ApiError, ErrorBody};
 use super::home::render;
 use super::pages::{Chrome, error_page, message_page};
 use super::security::FrameAncestors;
@@ -594,4 +599,138 @@ pub async fn admin_save_policy(State(state): State<AppState>, staff: Staff, Form
         }
         Err(e) => error_page(&e),
     }
+}
+
+// ---- admin API (`/api/v1`, bearer tokens) ---------------------------------------------------
+
+/// One reason patients choose on the form.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// Kept with each conversation for reports: lowercase letters, digits, `-`, `_`.
+    pub key: String,
+    /// Shown on the form and named in the first text.
+    pub label: String,
+    /// The department the request is routed to (the number's default when absent).
+    #[serde(default)]
+    pub department_id: Option<uuid::Uuid>,
+}
+
+/// The front door's settings (`/start`).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrontDoorBody {
+    pub enabled: bool,
+    pub reasons: Vec<ReasonBody>,
+    /// ISO country codes whose numbers the form accepts (default `["US", "CA"]`).
+    pub allowed_countries: Vec<String>,
+    /// Origins allowed to frame `/start?embed=1`, like `https://www.example.com`.
+    pub embed_origins: Vec<String>,
+    pub per_ip_per_hour: u32,
+    pub per_number_per_day: u32,
+}
+
+impl From<FrontDoorSettings> for FrontDoorBody {
+    fn from(s: FrontDoorSettings) -> Self {
+        FrontDoorBody {
+            enabled: s.enabled,
+            reasons: s
+                .reasons
+                .into_iter()
+                .map(|r| ReasonBody { key: r.key, label: r.label, department_id: r.department_id })
+                .collect(),
+            allowed_countries: s.allowed_countries,
+            embed_origins: s.embed_origins,
+            per_ip_per_hour: s.per_ip_per_hour,
+            per_number_per_day: s.per_number_per_day,
+        }
+    }
+}
+
+/// The SMS policy's text as an admin writes it; the rest of `/sms-policy` is fixed wording.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsPolicyBody {
+    pub purpose: String,
+    pub frequency: String,
+    pub privacy: String,
+}
+
+/// A saved version of the SMS policy.
+#[derive(Serialize, ToSchema)]
+pub struct SmsPolicyView {
+    /// Consent records name this version; a changed text gets the next one.
+    pub version: i64,
+    pub practice: String,
+    pub purpose: String,
+    pub frequency: String,
+    pub privacy: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<frontdesk_store::PolicyVersion> for SmsPolicyView {
+    fn from(v: frontdesk_store::PolicyVersion) -> Self {
+        SmsPolicyView {
+            version: v.version,
+            practice: v.policy.practice,
+            purpose: v.policy.purpose,
+            frequency: v.policy.frequency,
+            privacy: v.policy.privacy,
+            created_at: v.created_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/front-door", security(("bearer" = [])),
+    responses((status = 200, body = FrontDoorBody), (status = 401, body = ErrorBody)))]
+pub async fn api_settings(State(state): State<AppState>) -> Result<Json<FrontDoorBody>, ApiError> {
+    Ok(Json(state.services.front_door_settings().await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/front-door", request_body = FrontDoorBody, security(("bearer" = [])),
+    description = "Replaces the chat-request form's settings. Nothing is saved when a field is wrong (422 naming it).",
+    responses((status = 200, body = FrontDoorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn api_save_settings(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<FrontDoorBody>,
+) -> Result<Json<FrontDoorBody>, ApiError> {
+    let settings = FrontDoorSettings {
+        enabled: body.enabled,
+        reasons: body
+            .reasons
+            .into_iter()
+            .map(|r| Reason { key: r.key, label: r.label, department_id: r.department_id })
+            .collect(),
+        allowed_countries: body.allowed_countries,
+        embed_origins: body.embed_origins,
+        per_ip_per_hour: body.per_ip_per_hour,
+        per_number_per_day: body.per_number_per_day,
+    };
+    let saved =
+        state.services.save_front_door_settings(settings, Actor::Token(principal.0), client_ip(&headers)).await?;
+    Ok(Json(saved.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/sms-policy", security(("bearer" = [])),
+    responses((status = 200, body = SmsPolicyView), (status = 401, body = ErrorBody)))]
+pub async fn api_policy(State(state): State<AppState>) -> Result<Json<SmsPolicyView>, ApiError> {
+    Ok(Json(state.services.current_sms_policy().await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/sms-policy", request_body = SmsPolicyBody, security(("bearer" = [])),
+    description = "Saves the SMS policy's text. A changed text becomes the next version (earlier versions stay readable at `/sms-policy?version=N`); an unchanged text keeps its version.",
+    responses((status = 200, body = SmsPolicyView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn api_save_policy(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SmsPolicyBody>,
+) -> Result<Json<SmsPolicyView>, ApiError> {
+    let saved = state
+        .services
+        .save_sms_policy(&body.purpose, &body.frequency, &body.privacy, Actor::Token(principal.0), client_ip(&headers))
+        .await?;
+    Ok(Json(saved.into()))
 }

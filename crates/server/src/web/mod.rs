@@ -67,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/patients", get(api::list_patients).post(api::create_patient))
         .route("/patients/{id}", get(api::get_patient))
         .route("/events", get(sse::events))
+        .route("/front-door", get(front_door::api_settings).put(front_door::api_save_settings))
+        .route("/sms-policy", get(front_door::api_policy).put(front_door::api_save_policy))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))
         .fallback(api::not_found)

@@ -433,3 +433,63 @@ async fn an_opted_out_number_is_not_texted_or_resubscribed_by_the_form() {
     assert!(notes.iter().any(|n| n.body.contains("opted out of texts")), "staff are told");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_settings_and_the_policy_are_managed_through_the_api() {
+    let app = TestApp::start().await;
+    let (status, settings) = app.api_get("/api/v1/front-door").await;
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(settings["allowed_countries"], json!(["US", "CA"]));
+
+    let mut changed = settings.clone();
+    changed["reasons"] = json!([{"key": "refills", "label": "Prescription refills"}]);
+    changed["allowed_countries"] = json!(["us"]);
+    let r = app.http.put(app.url("/api/v1/front-door")).bearer_auth(&app.token).json(&changed).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let saved: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(saved["allowed_countries"], json!(["US"]));
+    assert_eq!(saved["reasons"][0]["key"], "refills");
+
+    // A wrong field is named and nothing is saved.
+    changed["embed_origins"] = json!(["not an origin"]);
+    let r = app.http.put(app.url("/api/v1/front-door")).bearer_auth(&app.token).json(&changed).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "embed_origins", "{body}");
+    assert_eq!(app.api_get("/api/v1/front-door").await.1["embed_origins"], json!([]));
+
+    // The form now offers the new reason, and Canada is refused.
+    let html = app.http.get(app.url("/start")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Prescription refills") && !html.contains("Billing"));
+    let mut fields = request("Ana", "+1 604 555 0142");
+    fields.retain(|(k, _)| *k != "reason");
+    fields.push(("reason", "refills"));
+    assert_eq!(submit(&app, "198.51.100.16", &fields).await.status, 400);
+
+    let policy =
+        json!({"purpose": "Refill reminders.", "frequency": "One text per refill.", "privacy": "Kept private."});
+    let r = app.http.put(app.url("/api/v1/sms-policy")).bearer_auth(&app.token).json(&policy).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let saved: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(saved["version"], 2, "version 1 was saved on first use, the change is version 2");
+    let (_, current) = app.api_get("/api/v1/sms-policy").await;
+    assert_eq!(current["purpose"], "Refill reminders.");
+    let r = app
+        .http
+        .put(app.url("/api/v1/sms-policy"))
+        .bearer_auth(&app.token)
+        .json(&json!({"purpose": "", "frequency": "x", "privacy": "y"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+
+    let doc: serde_json::Value =
+        app.http.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for path in ["/api/v1/front-door", "/api/v1/sms-policy"] {
+        assert!(doc["paths"][path]["put"].is_object(), "{path} documented");
+    }
+    let start = &doc["paths"]["/api/v1/messages"]["post"];
+    assert!(start.to_string().contains("consent_basis"), "the consent basis is documented");
+    app.stop().await;
+}
