@@ -73,11 +73,12 @@ VIEWPORTS.forEach((vp, index) => {
     });
     after(async () => { await context?.close(); });
 
-    for (const path of ["/admin", "/admin/users", "/admin/departments", "/admin/numbers", "/admin/templates", "/admin/settings", "/account/two-factor"]) {
+    for (const path of ["/admin", "/admin/users", "/admin/departments", "/admin/numbers", "/admin/templates", "/admin/settings", "/admin/front-door", "/account/two-factor"]) {
       test(path, async () => {
         await visit(page, path);
         await checkA11y(page, `${path} (${vp.name})`);
         if (path === "/admin/departments") await screenshot(page, `admin-departments-${vp.name}`);
+        if (path === "/admin/front-door") await screenshot(page, `admin-front-door-${vp.name}`);
       });
     }
 

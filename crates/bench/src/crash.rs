@@ -104,7 +104,7 @@ async fn api_sender(
         };
         let body = format!("Crash c{cycle} t{task} n{i} {tag}");
         let to = api_patient(cycle * 1000 + task * 100 + i);
-        let req = json!({"to": to, "body": body});
+        let req = json!({"to": to, "body": body, "consent_basis": "verbal", "consent_note": "crash test"});
         let result = api::call(
             &mut conn,
             addr,

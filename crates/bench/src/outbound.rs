@@ -187,7 +187,7 @@ async fn run_with(
                 if i >= bodies.len() || Instant::now() > enqueue_deadline {
                     break;
                 }
-                let body = json!({"to": patient_number(i), "from": senders[i % senders.len()], "body": bodies[i]});
+                let body = json!({"to": patient_number(i), "from": senders[i % senders.len()], "body": bodies[i], "consent_basis": "verbal", "consent_note": "benchmark"});
                 let which = (i % senders.len()) % addrs.len();
                 let result = api::call(
                     &mut conns[which],

@@ -439,7 +439,7 @@ async fn api_task(
         let result = http
             .post(format!("{base}/api/v1/messages"))
             .bearer_auth(token.as_str())
-            .json(&json!({ "to": to, "body": body }))
+            .json(&json!({ "to": to, "body": body, "consent_basis": "verbal", "consent_note": "crash test" }))
             .send()
             .await;
         match result {

@@ -4,6 +4,7 @@
 //! depends on them.
 
 pub mod forms;
+pub mod front_door;
 pub mod keywords;
 pub mod model;
 pub mod phi;

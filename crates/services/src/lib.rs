@@ -27,6 +27,7 @@ pub mod departments;
 pub mod error;
 pub mod events;
 pub mod forms;
+pub mod front_door;
 pub mod inbound;
 pub mod inbox;
 pub mod numbers;

@@ -5,6 +5,7 @@
 //! nothing reaches a provider that is not first durable.
 
 use chrono::{DateTime, Utc};
+use frontdesk_domain::front_door::{ConsentBasis, ConversationSource};
 use frontdesk_domain::model::*;
 use frontdesk_domain::sms::analyze;
 use frontdesk_domain::{Direction, E164, MessageStatus};
@@ -48,7 +49,14 @@ pub struct StartRequest {
     /// For a staff member limited to departments: the conversation joined must be in one of
     /// these, and a new one is opened in one of these.
     pub within_departments: Option<Vec<DepartmentId>>,
+    /// Why the practice may text this number first (`None`: consent must be on record).
+    pub consent_basis: Option<ConsentBasis>,
+    /// For [`ConsentBasis::Verbal`]: when and how the patient agreed (kept as a sealed note).
+    pub consent_note: String,
 }
+
+/// Longest note for a verbal consent, in characters.
+pub const MAX_CONSENT_NOTE: usize = 500;
 
 /// Checks what a caller wants to send, naming the field that is wrong.
 pub fn validate_content(body: &str, media_urls: &[String]) -> Result<(), ServiceError> {
@@ -131,6 +139,7 @@ impl Services {
         let to = E164::parse(&req.to, self.settings().default_region)
             .map_err(|e| ServiceError::invalid("to", e.to_string()))?;
         let number = self.sending_number(req.from.as_deref()).await?;
+        let consent = self.consent_basis(&to, req.consent_basis, &req.consent_note, &req.actor).await?;
         let providers = self.providers.kinds();
         let now = crate::now();
         let message = frontdesk_store::write(&*self.store, move |tx| {
@@ -163,9 +172,11 @@ impl Services {
                         };
                         let fresh = Conversation::open(thread.id, department, now);
                         tx.insert_conversation(&fresh).await?;
+                        tx.set_conversation_origin(fresh.id, ConversationSource::StaffOutreach, None).await?;
                         fresh
                     }
                 };
+                record_consent_basis(tx, &consent, contact.id, &conversation, &req.actor, now).await?;
                 let send = req_into_send(req, conversation.id);
                 queue_in_conversation(tx, &mut conversation, &providers, send, phi, now).await
             })
@@ -173,6 +184,78 @@ impl Services {
         .await??;
         self.announce(&message);
         Ok(message)
+    }
+
+    /// Checks the consent basis staff (or the API) gave for texting `to` first, before
+    /// anything is written. No basis means "consent is on record", and is refused when none
+    /// is; `patient_initiated` needs a text from the patient on record; `verbal` needs a note.
+    async fn consent_basis(
+        &self,
+        to: &E164,
+        basis: Option<ConsentBasis>,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<ConsentProof, ServiceError> {
+        let contact = self.store.contact_by_phone(to).await?;
+        if contact.as_ref().is_some_and(|c| c.opted_out) {
+            // Refused below whatever the basis; say so rather than ask for a basis.
+            return Err(ServiceError::OptedOut);
+        }
+        let on_record = match &contact {
+            Some(c) => self
+                .store
+                .consent_events(c.id)
+                .await?
+                .into_iter()
+                .filter(|e| e.purpose == ConsentPurpose::Sms)
+                .max_by_key(|e| (e.created_at, e.id))
+                .filter(|e| e.granted)
+                .map(|e| e.id),
+            None => None,
+        };
+        match basis {
+            None | Some(ConsentBasis::Existing) => match on_record {
+                Some(id) => Ok(ConsentProof::Existing(id)),
+                None => Err(ServiceError::invalid(
+                    "consent_basis",
+                    "no consent to texts is on record for this number: choose patient_initiated if they texted you first, or verbal (with a note) if they agreed out loud",
+                )),
+            },
+            Some(ConsentBasis::PatientInitiated) => {
+                let mut first_text = None;
+                if let Some(c) = &contact {
+                    for summary in self.store.contact_conversations(c.id).await? {
+                        let messages = self.store.thread_messages(summary.thread.id).await?;
+                        if let Some(m) = messages.iter().find(|m| m.direction == Direction::Inbound) {
+                            first_text = Some(m.id);
+                            break;
+                        }
+                    }
+                }
+                first_text.map(ConsentProof::PatientInitiated).ok_or_else(|| {
+                    ServiceError::invalid(
+                        "consent_basis",
+                        "this number has never texted the practice, so the conversation is not patient-initiated; choose verbal (with a note) if they agreed out loud",
+                    )
+                })
+            }
+            Some(ConsentBasis::Verbal) => {
+                let note = note.trim();
+                if note.is_empty() {
+                    return Err(ServiceError::invalid(
+                        "consent_note",
+                        "say when and how the patient agreed to texts (for example: by phone today, asked for a reminder)",
+                    ));
+                }
+                if note.chars().count() > MAX_CONSENT_NOTE {
+                    return Err(ServiceError::invalid(
+                        "consent_note",
+                        format!("keep the consent note under {MAX_CONSENT_NOTE} characters"),
+                    ));
+                }
+                Ok(ConsentProof::Verbal { note: note.to_string(), attested_by: actor.label() })
+            }
+        }
     }
 
     async fn sending_number(&self, from: Option<&str>) -> Result<PracticeNumber, ServiceError> {
@@ -240,7 +323,7 @@ fn req_into_send(req: StartRequest, conversation_id: ConversationId) -> SendRequ
 
 /// The shared tail of both send paths: consent, provider, message, job, conversation, audit.
 /// Returns the use-case error as a value so nothing is written when it refuses.
-async fn queue_in_conversation(
+pub(crate) async fn queue_in_conversation(
     tx: &mut dyn WriteTx,
     conversation: &mut Conversation,
     providers: &[ProviderKind],
@@ -295,4 +378,73 @@ async fn queue_in_conversation(
     tx.insert_audit(&audit::entry(&req.actor, "message.send", Some(format!("message:{}", message.id)), req.ip, now))
         .await?;
     Ok(Ok(message))
+}
+
+/// A checked consent basis, ready to be recorded with the send.
+#[derive(Debug, Clone)]
+pub(crate) enum ConsentProof {
+    /// The id of the grant on record.
+    Existing(uuid::Uuid),
+    /// The id of the patient's first text on record.
+    PatientInitiated(MessageId),
+    Verbal {
+        note: String,
+        attested_by: String,
+    },
+}
+
+/// Records the basis in the send's transaction: a consent event for a new basis (source and
+/// evidence), the attestation's note sealed on the conversation, and an audit entry naming it.
+async fn record_consent_basis(
+    tx: &mut dyn WriteTx,
+    proof: &ConsentProof,
+    contact_id: ContactId,
+    conversation: &Conversation,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (basis, detail) = match proof {
+        ConsentProof::Existing(id) => (ConsentBasis::Existing, format!("consent_event={id}")),
+        ConsentProof::PatientInitiated(message_id) => {
+            let event = ConsentEvent {
+                id: new_id(),
+                contact_id,
+                purpose: ConsentPurpose::Sms,
+                granted: true,
+                source: ConsentSource::PatientInitiated,
+                evidence: format!("patient texted first: message {message_id}; recorded by {}", actor.label()),
+                created_at: now,
+            };
+            tx.insert_consent_event(&event).await?;
+            (ConsentBasis::PatientInitiated, format!("consent_event={}", event.id))
+        }
+        ConsentProof::Verbal { note, attested_by } => {
+            let sealed = Note {
+                id: new_id(),
+                conversation_id: conversation.id,
+                thread_id: conversation.thread_id,
+                author_id: match actor {
+                    Actor::User(id) => Some(*id),
+                    _ => None,
+                },
+                body: format!("Verbal consent to texts, attested: {note}"),
+                created_at: now,
+            };
+            tx.insert_note(&sealed).await?;
+            let event = ConsentEvent {
+                id: new_id(),
+                contact_id,
+                purpose: ConsentPurpose::Sms,
+                granted: true,
+                source: ConsentSource::StaffAttestation,
+                evidence: format!("verbal consent attested by {attested_by}; note {}", sealed.id),
+                created_at: now,
+            };
+            tx.insert_consent_event(&event).await?;
+            (ConsentBasis::Verbal, format!("consent_event={}", event.id))
+        }
+    };
+    let mut entry = audit::entry(actor, "consent.basis", Some(format!("conversation:{}", conversation.id)), None, now);
+    entry.detail = Some(format!("basis={}; {detail}", basis.as_str()));
+    tx.insert_audit(&entry).await
 }

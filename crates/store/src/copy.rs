@@ -152,6 +152,9 @@ pub const TABLES: &[Table] = &[
             ("last_message_at", K::Int),
             ("waiting_since", K::OptInt),
             ("unread_count", K::Int),
+            // The front door (0008_front_door.sql).
+            ("source", K::Text),
+            ("reason_key", K::OptText),
         ],
     },
     Table {
@@ -356,6 +359,12 @@ pub const TABLES: &[Table] = &[
         name: "department_assignment",
         key: &["department_id"],
         columns: &[("department_id", K::Uuid), ("strategy", K::Text), ("last_user_id", K::OptUuid)],
+    },
+    // The front door (0008_front_door.sql).
+    Table {
+        name: "sms_policy_versions",
+        key: &["version"],
+        columns: &[("version", K::Int), ("content", K::Text), ("created_at", K::Int), ("created_by", K::OptUuid)],
     },
 ];
 

@@ -39,6 +39,7 @@ conformance!(
     concurrent_inbound_writes_all_land,
     concurrent_duplicate_deliveries_one_wins,
     ping_answers,
+    front_door_policies_and_sources_round_trip,
 );
 
 fn phone(n: u32) -> E164 {
@@ -1253,4 +1254,55 @@ async fn sqlite_reopen_keeps_data_and_schema() {
     // Migrations are not re-applied to an up-to-date database, and the data is there.
     let store = frontdesk_store::connect(&url, Arc::new(frontdesk_store::Vault::new(&key))).await.unwrap();
     assert_eq!(store.message_by_id(m.id).await.unwrap(), Some(m));
+}
+
+// ---- the front door (0008) ---------------------------------------------------------------
+
+async fn front_door_policies_and_sources_round_trip(h: Harness) {
+    use frontdesk_domain::front_door::{ConversationSource, SmsPolicy};
+    use frontdesk_store::PolicyVersion;
+    let s = h.store.clone();
+    assert_eq!(s.latest_sms_policy().await.unwrap(), None);
+    let f = fixture(&s, 1).await;
+    let v1 = PolicyVersion { version: 1, policy: SmsPolicy::default_for("Acme"), created_at: t(5), created_by: None };
+    let v2 = PolicyVersion {
+        version: 2,
+        policy: SmsPolicy { purpose: "Reminders only.".into(), ..SmsPolicy::default_for("Acme") },
+        created_at: t(6),
+        created_by: None,
+    };
+    let (a, b, conversation_id) = (v1.clone(), v2.clone(), f.conversation.id);
+    let duplicate = w(&s, move |tx| {
+        Box::pin(async move {
+            tx.insert_sms_policy(&a).await?;
+            tx.insert_sms_policy(&b).await?;
+            tx.set_conversation_origin(conversation_id, ConversationSource::WebForm, Some("billing")).await?;
+            // A version is never overwritten, and the transaction stays usable.
+            let dup = tx.insert_sms_policy(&PolicyVersion { created_at: t(7), ..a.clone() }).await;
+            Ok(matches!(dup, Err(StoreError::Conflict(_))))
+        })
+    })
+    .await
+    .unwrap();
+    assert!(duplicate, "a second version 1 is a conflict");
+    assert_eq!(s.latest_sms_policy().await.unwrap(), Some(v2.clone()));
+    assert_eq!(s.sms_policy_version(1).await.unwrap(), Some(v1));
+    assert_eq!(s.sms_policy_version(3).await.unwrap(), None);
+    assert_eq!(
+        s.conversation_origin(f.conversation.id).await.unwrap(),
+        Some((ConversationSource::WebForm, Some("billing".to_string())))
+    );
+    assert_eq!(s.conversation_origin(new_id()).await.unwrap(), None);
+    // Conversations opened without a source are patient texts; both are counted.
+    let other = Conversation::open(f.thread.id, None, t(8));
+    let o = other.clone();
+    w(&s, move |tx| Box::pin(async move { tx.insert_conversation(&o).await })).await.unwrap();
+    assert_eq!(s.conversation_origin(other.id).await.unwrap(), Some((ConversationSource::PatientText, None)));
+    let counts = s.count_conversations_by_source(t(0), t(100)).await.unwrap();
+    assert_eq!(counts, vec![(ConversationSource::PatientText, 1), (ConversationSource::WebForm, 1)]);
+    let missing = w(&s, move |tx| {
+        Box::pin(async move { tx.set_conversation_origin(new_id(), ConversationSource::Referral, None).await })
+    })
+    .await;
+    assert!(missing.is_err(), "a missing conversation is an error");
 }

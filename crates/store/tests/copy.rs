@@ -336,6 +336,20 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
             let setting =
                 frontdesk_store::triage::AssignmentSetting { strategy: "least_busy".into(), last_user_id: Some(a.id) };
             tx.put_department_assignment(d.id, &setting).await?;
+            // The front door (0008): a policy version and a conversation's source.
+            tx.insert_sms_policy(&frontdesk_store::PolicyVersion {
+                version: 1,
+                policy: frontdesk_domain::front_door::SmsPolicy::default_for("Copy Clinic"),
+                created_at: t(33),
+                created_by: Some(a.id),
+            })
+            .await?;
+            tx.set_conversation_origin(
+                conversation.id,
+                frontdesk_domain::front_door::ConversationSource::WebForm,
+                Some("billing"),
+            )
+            .await?;
             let thread = tx.thread_by_id(thread.id).await?.unwrap();
             Ok((contact, thread, conversation, vec![inbound, outbound]))
         })

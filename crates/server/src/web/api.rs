@@ -302,6 +302,18 @@ pub struct NewMessageRequest {
     /// Send even though the PHI guard warned (`phi_warning`); audited. Ignored in block mode.
     #[serde(default)]
     pub confirm_phi: bool,
+    /// Why the practice may text this number first: `existing` (a consent grant is on
+    /// record), `patient_initiated` (the number has texted the practice) or `verbal` (you
+    /// attest the patient agreed out loud; `consent_note` required). When absent, `existing`
+    /// is assumed; with no consent on record the answer is 422 with `field: "consent_basis"`.
+    /// A new basis is recorded as a consent event in the same transaction as the send.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "verbal")]
+    pub consent_basis: Option<String>,
+    /// For `verbal`: when and how the patient agreed (stored encrypted as a note on the
+    /// conversation; at most 500 characters).
+    #[serde(default)]
+    pub consent_note: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -404,13 +416,20 @@ pub async fn reply(
 }
 
 #[utoipa::path(post, path = "/api/v1/messages", request_body = NewMessageRequest, security(("bearer" = [])),
-    responses((status = 201, body = MessageView), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "opted_out"), (status = 422, body = ErrorBody)))]
+    description = "Texts a number, joining its open conversation or opening one (source `staff_outreach`). Requires a consent basis: without `consent_basis`, consent must already be on record for the number, else 422 with `field: \"consent_basis\"`.",
+    responses((status = 201, body = MessageView), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "opted_out"), (status = 422, body = ErrorBody, description = "invalid input, including a missing or unproven `consent_basis`, or `consent_note` missing for `verbal`")))]
 pub async fn start_conversation(
     State(state): State<AppState>,
     Extension(principal): Extension<TokenPrincipal>,
     headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<NewMessageRequest>,
 ) -> Result<(StatusCode, Json<MessageView>), ApiError> {
+    let consent_basis = req
+        .consent_basis
+        .as_deref()
+        .map(str::parse::<frontdesk_domain::front_door::ConsentBasis>)
+        .transpose()
+        .map_err(|e| frontdesk_services::ServiceError::invalid("consent_basis", e))?;
     let message = state
         .services
         .start_conversation(StartRequest {
@@ -424,6 +443,8 @@ pub async fn start_conversation(
             ip: client_ip(&headers),
             phi_confirmed: req.confirm_phi,
             within_departments: None,
+            consent_basis,
+            consent_note: req.consent_note.unwrap_or_default(),
         })
         .await?;
     Ok((StatusCode::CREATED, Json(message.into())))
@@ -514,7 +535,9 @@ pub async fn not_found() -> ApiError {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Frontdesk API", description = "Two-way SMS for medical practices. Authenticate with `Authorization: Bearer <token>` (create one with `frontdesk token create`). Errors are `{\"error\": {\"code\", \"message\"}}`. Live events: `GET /api/v1/events` (Server-Sent Events)."),
-    paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, super::sse::events, super::routing_api::get_rules, super::routing_api::put_rules),
+    paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, super::sse::events,
+        super::routing_api::get_rules, super::routing_api::put_rules,
+        super::front_door::api_settings, super::front_door::api_save_settings, super::front_door::api_policy, super::front_door::api_save_policy),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

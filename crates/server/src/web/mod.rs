@@ -17,6 +17,7 @@ pub mod assets;
 pub mod auth;
 pub mod dashboard;
 pub mod error;
+pub mod front_door;
 pub mod home;
 pub mod ops;
 pub mod pages;
@@ -70,6 +71,8 @@ pub fn router(state: AppState) -> Router {
         .route("/patients/{id}", get(api::get_patient))
         .route("/events", get(sse::events))
         .route("/routing-rules", get(routing_api::get_rules).put(routing_api::put_rules))
+        .route("/front-door", get(front_door::api_settings).put(front_door::api_save_settings))
+        .route("/sms-policy", get(front_door::api_policy).put(front_door::api_save_policy))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))
         .fallback(api::not_found)
@@ -89,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(routing::routes())
         .merge(patient_forms::staff_routes())
+        .merge(front_door::staff_routes())
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));
 
     let mut app = Router::new()
@@ -99,6 +103,8 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(assets::serve))
         // Patients' secure forms: the link's token is the key, never a staff session.
         .merge(patient_forms::public_routes())
+        // The chat-request form and the SMS policy: public, no session, no cookies.
+        .merge(front_door::public_routes())
         .nest("/api/v1", api)
         .nest("/webhooks", webhooks);
     if state.simulator.is_some() {

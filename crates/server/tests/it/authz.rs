@@ -267,7 +267,8 @@ fn table(ids: &Ids) -> Vec<Case> {
     use Surface::{Api, Public, Session, Webhook};
     let c = ids.conversation;
     let dept = ids.department.to_string();
-    let mut t = vec![
+    let mut t =
+        vec![
         // ---- the inbox (web/dashboard) ----
         Case::new(Get, "/", "/", Session, SIGNED_IN),
         Case::new(Get, "/inbox/rows", "/inbox/rows", Session, SIGNED_IN),
@@ -307,7 +308,12 @@ fn table(ids: &Ids) -> Vec<Case> {
         // Auditors see the page (its form is refused when sent, below).
         Case::new(Get, "/new", "/new", Session, SIGNED_IN),
         Case::new(Post, "/new", "/new", Session, [Forbidden, Forbidden, Allowed, Allowed, Allowed])
-            .form(&[("to", "+12127365099"), ("body", "Hello from the practice.")]),
+            .form(&[
+                ("to", "+12127365099"),
+                ("body", "Hello from the practice."),
+                ("consent_basis", "verbal"),
+                ("consent_note", "Agreed by phone today."),
+            ]),
         Case::new(Get, "/search", "/search?q=hello", Session, SIGNED_IN),
         // ---- signing in (web/auth) ----
         Case::new(Get, "/login", "/login", Session, PUBLIC),
@@ -431,6 +437,26 @@ fn table(ids: &Ids) -> Vec<Case> {
             .form(&[("available", "true")]),
         Case::new(Get, "/routing-rules", "/api/v1/routing-rules", Api, API),
         Case::new(Put, "/routing-rules", "/api/v1/routing-rules", Api, API).json(json!({"rules": []})),
+        // ---- the front door: public form and policy (no session), admin settings ----
+        // Without a form token the post reaches the handler and is refused (400).
+        Case::new(Get, "/start", "/start", Public, PUBLIC),
+        Case::new(Post, "/start", "/start", Public, [Reached; 5])
+            .form(&[("first_name", "Ana"), ("phone", "+12127365098"), ("reason", "billing"), ("consent", "yes")]),
+        Case::new(Get, "/sms-policy", "/sms-policy", Public, PUBLIC),
+        Case::new(Get, "/admin/front-door", "/admin/front-door", Session, ADMIN_PAGE),
+        Case::new(Post, "/admin/front-door", "/admin/front-door", Session, ADMIN_POST).form(&[
+            ("enabled", "yes"),
+            ("reasons", "billing | Billing\nappointments | Appointments"),
+            ("countries", "US, CA"),
+            ("origins", "https://www.maple.example"),
+            ("per_ip", "10"),
+            ("per_number", "3"),
+        ]),
+        Case::new(Post, "/admin/front-door/policy", "/admin/front-door/policy", Session, ADMIN_POST).form(&[
+            ("purpose", "Appointments and billing."),
+            ("frequency", "A few texts per request."),
+            ("privacy", "We never sell your number."),
+        ]),
         // ---- operations, assets, documentation ----
         Case::new(Get, "/healthz", "/healthz", Public, PUBLIC),
         Case::new(Get, "/readyz", "/readyz", Public, PUBLIC),
@@ -453,6 +479,11 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/patients", "/api/v1/patients", Api, API).json(json!({"first_name": "A", "last_name": "B"})),
         Case::new(Get, "/patients/{id}", format!("/api/v1/patients/{}", ids.patient), Api, API),
         Case::new(Get, "/events", "/api/v1/events", Api, API).stream(),
+        Case::new(Get, "/front-door", "/api/v1/front-door", Api, API),
+        Case::new(Put, "/front-door", "/api/v1/front-door", Api, API).json(json!({"enabled": true})),
+        Case::new(Get, "/sms-policy", "/api/v1/sms-policy", Api, API),
+        Case::new(Put, "/sms-policy", "/api/v1/sms-policy", Api, API)
+            .json(json!({"purpose": "Reminders.", "frequency": "Rarely.", "privacy": "Private."})),
         // ---- webhooks: a provider signature, nothing else, lets a request in ----
         Case::new(Post, "/twilio/messages", "/webhooks/twilio/messages", Webhook, WEBHOOK).form(&[
             ("MessageSid", "SM99999999999999999999999999999999"),
@@ -667,13 +698,14 @@ impl Site {
 
 /// (method, route) for every route the routers declare, `/api/v1` and `/webhooks` included.
 fn declared_routes() -> BTreeSet<(String, String)> {
-    let sources: [(&str, &str); 6] = [
+    let sources: [(&str, &str); 7] = [
         ("mod.rs", include_str!("../../src/web/mod.rs")),
         ("auth.rs", include_str!("../../src/web/auth.rs")),
         ("admin.rs", include_str!("../../src/web/admin.rs")),
         ("dashboard/mod.rs", include_str!("../../src/web/dashboard/mod.rs")),
         ("simulator.rs", include_str!("../../src/web/simulator.rs")),
         ("routing.rs", include_str!("../../src/web/routing.rs")),
+        ("front_door.rs", include_str!("../../src/web/front_door.rs")),
     ];
     let mut out = BTreeSet::new();
     for (file, text) in sources {

@@ -81,7 +81,7 @@ async fn queue(app: &TestApp, n: usize, tag: &str) -> Vec<String> {
     for i in 0..n {
         let to = format!("+1212736{:04}", i % 10_000);
         let (status, body) =
-            app.api_post("/api/v1/messages", json!({"to": to, "body": format!("Reminder {tag} {i}")})).await;
+            app.api_post("/api/v1/messages", json!({"to": to, "body": format!("Reminder {tag} {i}"), "consent_basis": "verbal", "consent_note": "test"})).await;
         assert_eq!(status, 201, "{body}");
         ids.push(body["id"].as_str().unwrap().to_string());
     }

@@ -347,7 +347,13 @@ async fn department_limits_roles_csrf_and_sign_in_are_enforced() {
 
     // Nor text into it by starting a "new" conversation with the same number.
     let before = app.messages(id).await.len();
-    let (status, _, _) = app.post(&limited, "/new", &[("to", PATIENT), ("body", "Hello from billing")]).await;
+    let (status, _, _) = app
+        .post(
+            &limited,
+            "/new",
+            &[("to", PATIENT), ("body", "Hello from billing"), ("consent_basis", "patient_initiated")],
+        )
+        .await;
     assert_eq!(status, 403, "joining another department's conversation is refused");
     assert_eq!(app.messages(id).await.len(), before, "nothing was queued");
 
@@ -462,7 +468,17 @@ async fn search_new_conversation_and_templates() {
     assert!(page.contains("(212) 736-5050"));
     let pid = patient.id.to_string();
     let (status, location, _) = app
-        .post(&staff, "/new", &[("to", "(212) 736-5050"), ("body", "Hello from the practice"), ("patient", &pid)])
+        .post(
+            &staff,
+            "/new",
+            &[
+                ("to", "(212) 736-5050"),
+                ("body", "Hello from the practice"),
+                ("patient", &pid),
+                ("consent_basis", "verbal"),
+                ("consent_note", "Asked at the desk to be texted."),
+            ],
+        )
         .await;
     assert_eq!(status, 303, "{location}");
     let id = app.only_conversation().await;

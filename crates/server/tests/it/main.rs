@@ -9,6 +9,7 @@ mod consent;
 mod dashboard;
 mod departments;
 mod forms;
+mod front_door;
 mod inbound;
 mod ops;
 mod outbound;

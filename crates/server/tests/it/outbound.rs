@@ -169,7 +169,7 @@ async fn endless_server_errors_end_as_a_failure_after_the_last_attempt() {
 async fn starting_a_conversation_texts_a_new_number() {
     let app = TestApp::start().await;
     let (status, message) =
-        app.api_post("/api/v1/messages", json!({"to": "(212) 736-5002", "body": "Hello from the clinic"})).await;
+        app.api_post("/api/v1/messages", json!({"to": "(212) 736-5002", "body": "Hello from the clinic", "consent_basis": "verbal", "consent_note": "by phone"})).await;
     assert_eq!(status, 201, "{message}");
     let id = message["id"].as_str().unwrap();
     app.wait_status(id, "sent").await;

@@ -183,6 +183,8 @@ pub struct TestApp {
     pub token: String,
     pub twilio: FakeTwilio,
     pub data_dir: TempDir,
+    /// The app's use cases, for tests that must look below the HTTP surface.
+    pub services: frontdesk_services::Services,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
@@ -299,6 +301,7 @@ impl TestApp {
             }
         }
         let (_, token) = services.create_api_token("tests", None, Actor::System).await.unwrap();
+        let services_for_tests = services.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             app.serve(listener, async move {
@@ -310,7 +313,16 @@ impl TestApp {
         if let Some(shared) = &options.shared {
             shared.mark_populated();
         }
-        TestApp { base, http: reqwest::Client::new(), token, twilio, data_dir, stop: Some(stop), handle: Some(handle) }
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            token,
+            twilio,
+            data_dir,
+            services: services_for_tests,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
     }
 
     /// Ends the server abruptly, as a crash would: nothing is finished or handed over.

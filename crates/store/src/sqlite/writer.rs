@@ -27,6 +27,7 @@ use crate::{MessageStatusChange, StoreError, StoreResult, WriteTx};
 
 mod forms;
 mod triage;
+mod front_door;
 
 /// Most closures committed together. Bounds the time one batch holds the write lock and the
 /// work lost to a failed commit, while being far above what a busy practice queues.

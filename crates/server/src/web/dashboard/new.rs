@@ -6,6 +6,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use frontdesk_domain::front_door::ConsentBasis;
 use frontdesk_domain::model::SenderKind;
 use frontdesk_services::ServiceError;
 use frontdesk_services::audit::Actor;
@@ -31,6 +32,14 @@ struct NewPage {
     error: String,
     phi_warning: String,
     can_act: bool,
+    /// The consent basis chosen (`existing`, `patient_initiated`, `verbal`) and its note.
+    consent_basis: String,
+    consent_note: String,
+    bases: Vec<(&'static str, &'static str)>,
+}
+
+fn bases() -> Vec<(&'static str, &'static str)> {
+    ConsentBasis::ALL.iter().map(|b| (b.as_str(), b.label())).collect()
 }
 
 #[derive(Deserialize, Default)]
@@ -68,6 +77,9 @@ pub async fn page(State(state): State<AppState>, staff: Staff, Query(q): Query<N
             error: String::new(),
             phi_warning: String::new(),
             can_act: staff.ctx.require_can_act().is_ok(),
+            consent_basis: ConsentBasis::Existing.as_str().to_string(),
+            consent_note: String::new(),
+            bases: bases(),
         },
         StatusCode::OK,
     )
@@ -83,6 +95,10 @@ pub struct StartForm {
     patient: String,
     #[serde(default)]
     confirm_phi: Option<String>,
+    #[serde(default)]
+    consent_basis: String,
+    #[serde(default)]
+    consent_note: String,
 }
 
 pub async fn start(State(state): State<AppState>, staff: Staff, Form(form): Form<StartForm>) -> Response {
@@ -92,6 +108,13 @@ pub async fn start(State(state): State<AppState>, staff: Staff, Form(form): Form
     let patient = match patient_of(&state, Some(&form.patient)).await {
         Ok(p) => p,
         Err(e) => return error_page(&e),
+    };
+    let consent_basis = match form.consent_basis.trim() {
+        "" => None,
+        raw => match raw.parse::<ConsentBasis>() {
+            Ok(b) => Some(b),
+            Err(e) => return error_page(&ServiceError::invalid("consent_basis", e)),
+        },
     };
     let result = state
         .services
@@ -106,6 +129,8 @@ pub async fn start(State(state): State<AppState>, staff: Staff, Form(form): Form
             ip: staff.ip.clone(),
             phi_confirmed: form.confirm_phi.as_deref().is_some_and(|v| matches!(v, "1" | "on" | "true")),
             within_departments: staff.ctx.departments.clone(),
+            consent_basis,
+            consent_note: form.consent_note.clone(),
         })
         .await;
     match result {
@@ -145,6 +170,9 @@ pub async fn start(State(state): State<AppState>, staff: Staff, Form(form): Form
                     error,
                     phi_warning,
                     can_act: true,
+                    consent_basis: form.consent_basis,
+                    consent_note: form.consent_note,
+                    bases: bases(),
                 },
                 status,
             )
