@@ -6,6 +6,7 @@
 pub mod forms;
 pub mod keywords;
 pub mod model;
+pub mod office_hours;
 pub mod phi;
 pub mod phone;
 pub mod quiet_hours;
@@ -13,6 +14,7 @@ pub mod search;
 pub mod sms;
 pub mod status;
 pub mod template;
+pub mod urgency;
 
 pub use keywords::{Keyword, Revocation, classify_keyword, detect_free_text_revocation};
 pub use phi::{PhiFinding, PhiKind, detect_phi};
