@@ -325,6 +325,13 @@ pub const TABLES: &[Table] = &[
         key: &["key"],
         columns: &[("key", K::Text), ("window_start", K::Int), ("hits", K::Int)],
     },
+    // Department hours and automation marks (0007_department_hours.sql).
+    Table {
+        name: "department_settings",
+        key: &["department_id"],
+        columns: &[("department_id", K::Uuid), ("settings", K::Text), ("updated_at", K::Int)],
+    },
+    Table { name: "automation_marks", key: &["key"], columns: &[("key", K::Text), ("at", K::Int)] },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -25,6 +25,7 @@ use crate::common::*;
 use crate::vault::Vault;
 use crate::{MessageStatusChange, StoreError, StoreResult, WriteTx};
 
+mod department_settings;
 mod forms;
 
 /// Most closures committed together. Bounds the time one batch holds the write lock and the
