@@ -311,6 +311,9 @@ pub struct DepartmentSettings {
     /// E.164, e.g. +15551234567.
     pub on_call_phone: Option<String>,
     pub lead_user_id: Option<uuid::Uuid>,
+    /// No after-hours reply when staff replied in the conversation this many minutes ago or
+    /// less (0: always reply).
+    pub staff_reply_quiet_minutes: u32,
 }
 
 impl Default for DepartmentSettings {
@@ -328,6 +331,7 @@ impl Default for DepartmentSettings {
             on_call_user_ids: Vec::new(),
             on_call_phone: None,
             lead_user_id: None,
+            staff_reply_quiet_minutes: 10,
         }
     }
 }
@@ -392,6 +396,12 @@ impl DepartmentSettings {
             errors.push(FieldError::new(
                 "response_target_minutes",
                 format!("give a response-time target from 1 to {MAX_TARGET_MINUTES} minutes"),
+            ));
+        }
+        if self.staff_reply_quiet_minutes > 24 * 60 {
+            errors.push(FieldError::new(
+                "staff_reply_quiet_minutes",
+                "give a number of minutes from 0 to 1440 (one day)",
             ));
         }
         let text = self.after_hours_text.trim();

@@ -19,6 +19,7 @@ use frontdesk_store::{Store, StoreError};
 use tokio::sync::Notify;
 
 pub mod accounts;
+pub mod after_hours;
 pub mod audit;
 pub mod conversations;
 pub mod delivery;
@@ -35,6 +36,7 @@ pub mod search;
 pub mod sessions;
 pub mod status;
 pub mod templates;
+pub mod urgent;
 
 pub use error::ServiceError;
 pub use events::{Event, EventBus, EventKind};

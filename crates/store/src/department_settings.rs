@@ -43,6 +43,8 @@ pub trait DepartmentSettingsWrites: Send {
     async fn department_settings_in_tx(&mut self, id: DepartmentId) -> StoreResult<Option<String>>;
     /// Records `key`: `true` the first time, `false` when it was already recorded.
     async fn claim_automation_mark(&mut self, key: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// A practice setting (the `settings` table), read inside the transaction.
+    async fn setting_in_tx(&mut self, key: &str) -> StoreResult<Option<String>>;
     /// When staff (a person or the API) last sent a message in the conversation.
     async fn last_staff_reply_at(&mut self, conversation_id: ConversationId) -> StoreResult<Option<DateTime<Utc>>>;
 }
@@ -67,6 +69,7 @@ pub(crate) fn claim_automation_mark(key: &str, at: DateTime<Utc>) -> Statement {
 }
 
 pub(crate) const SETTINGS_BY_ID: &str = "SELECT settings FROM department_settings WHERE department_id = $1";
+pub(crate) const SETTING_BY_KEY: &str = "SELECT value FROM settings WHERE key = $1";
 pub(crate) const ALL_SETTINGS: &str = "SELECT department_id, settings FROM department_settings";
 pub(crate) const LAST_STAFF_REPLY: &str = "SELECT MAX(created_at) AS at FROM messages \
      WHERE conversation_id = $1 AND direction = 'outbound' AND sender IN ('staff', 'api')";

@@ -12,6 +12,7 @@ use frontdesk_services::Services;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub mod admin;
+pub mod admin_departments;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -66,6 +67,11 @@ pub fn router(state: AppState) -> Router {
         .route("/patients", get(api::list_patients).post(api::create_patient))
         .route("/patients/{id}", get(api::get_patient))
         .route("/events", get(sse::events))
+        .route("/departments", get(admin_departments::api_list_departments))
+        .route(
+            "/departments/{id}/settings",
+            get(admin_departments::api_get_settings).put(admin_departments::api_put_settings),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))
         .fallback(api::not_found)
@@ -83,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(dashboard::routes())
         .merge(admin::routes())
+        .merge(admin_departments::routes())
         .merge(patient_forms::staff_routes())
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));
 

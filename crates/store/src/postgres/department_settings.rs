@@ -28,6 +28,11 @@ impl DepartmentSettingsWrites for PgTx {
         Ok(super::q::exec_statement(self.parts().0, &d::claim_automation_mark(key, at)).await? == 1)
     }
 
+    async fn setting_in_tx(&mut self, key: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query(d::SETTING_BY_KEY).bind(key).fetch_optional(self.parts().0).await.map_err(db_err)?;
+        row.map(|r| r.try_get::<String, _>("value").map_err(db_err)).transpose()
+    }
+
     async fn last_staff_reply_at(&mut self, conversation_id: ConversationId) -> StoreResult<Option<DateTime<Utc>>> {
         let row =
             sqlx::query(d::LAST_STAFF_REPLY).bind(conversation_id).fetch_one(self.parts().0).await.map_err(db_err)?;

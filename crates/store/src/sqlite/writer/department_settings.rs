@@ -24,6 +24,10 @@ impl DepartmentSettingsWrites for SqliteTx {
         Ok(self.run(&d::claim_automation_mark(key, at))? == 1)
     }
 
+    async fn setting_in_tx(&mut self, key: &str) -> StoreResult<Option<String>> {
+        self.query_opt(d::SETTING_BY_KEY, &[&key], |r| get(r, "value"))
+    }
+
     async fn last_staff_reply_at(&mut self, conversation_id: ConversationId) -> StoreResult<Option<DateTime<Utc>>> {
         let at: Option<Option<i64>> = self.query_opt(d::LAST_STAFF_REPLY, &[&conversation_id], |r| get(r, "at"))?;
         at.flatten().map(|v| from_ms("messages.created_at", v)).transpose()
