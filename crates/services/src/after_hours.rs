@@ -300,6 +300,35 @@ impl Services {
         Ok(escalated)
     }
 
+    /// For each inbox row: whether the patient has waited past the department's
+    /// response-time target (open conversations only).
+    pub async fn overdue_flags(
+        &self,
+        summaries: &[frontdesk_store::ConversationSummary],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, ServiceError> {
+        let mut cache: Vec<(Option<DepartmentId>, EffectiveHours)> = Vec::new();
+        let mut flags = Vec::with_capacity(summaries.len());
+        for s in summaries {
+            let c = &s.conversation;
+            let Some(since) = c.waiting_since.filter(|_| c.status == ConversationStatus::Open) else {
+                flags.push(false);
+                continue;
+            };
+            let department = c.department_id.or(s.number.default_department_id);
+            let effective = match cache.iter().find(|(d, _)| *d == department) {
+                Some((_, e)) => e.clone(),
+                None => {
+                    let e = self.effective_hours(department).await?;
+                    cache.push((department, e.clone()));
+                    e
+                }
+            };
+            flags.push(Self::is_overdue(&effective, since, now));
+        }
+        Ok(flags)
+    }
+
     /// Whether `user` is the lead of the department whose hours apply to the conversation
     /// (for the dashboard's escalation alert).
     pub async fn is_department_lead(&self, user: UserId, department: Option<DepartmentId>) -> bool {
