@@ -147,6 +147,7 @@ impl Expect {
 enum Method {
     Get,
     Post,
+    Put,
 }
 
 /// How a request carries its body and its CSRF token.
@@ -201,7 +202,7 @@ impl Case {
             method,
             route,
             path: path.into(),
-            body: if method == Method::Post { Body::Form(Vec::new()) } else { Body::None },
+            body: if method != Method::Get { Body::Form(Vec::new()) } else { Body::None },
             surface,
             expect,
             fresh_session: false,
@@ -235,7 +236,7 @@ impl Case {
 }
 
 use Expect::{Allowed, Forbidden, NotFound, Reached, SignIn, SignedOut, Unauthorized};
-use Method::{Get, Post};
+use Method::{Get, Post, Put};
 
 /// Everyone signed in may; anonymous people are sent to sign in.
 const SIGNED_IN: [Expect; 5] = [SignIn, Allowed, Allowed, Allowed, Allowed];
@@ -342,6 +343,30 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/admin/departments", "/admin/departments", Session, ADMIN_POST).form(&[("name", "Imaging")]),
         Case::new(Post, "/admin/departments/{id}", format!("/admin/departments/{dept}"), Session, ADMIN_POST)
             .form(&[("name", "Front Desk")]),
+        // ---- department hours and urgent phrases (web/admin_departments) ----
+        Case::new(
+            Get,
+            "/admin/departments/{id}/settings",
+            format!("/admin/departments/{dept}/settings"),
+            Session,
+            ADMIN_PAGE,
+        ),
+        Case::new(
+            Post,
+            "/admin/departments/{id}/settings",
+            format!("/admin/departments/{dept}/settings"),
+            Session,
+            ADMIN_POST,
+        )
+        .form(&[
+            ("hours_mon", "08:00-17:00"),
+            ("response_target_minutes", "30"),
+            ("staff_reply_quiet_minutes", "10"),
+            ("after_hours_text", "We are closed and will reply {eta}. Emergencies: call 911."),
+        ]),
+        Case::new(Get, "/admin/urgent-phrases", "/admin/urgent-phrases", Session, ADMIN_PAGE),
+        Case::new(Post, "/admin/urgent-phrases", "/admin/urgent-phrases", Session, ADMIN_POST)
+            .form(&[("phrases", "chest_pain: chest pain\nsuicidal: kill myself")]),
         Case::new(Get, "/admin/numbers", "/admin/numbers", Session, ADMIN_PAGE),
         Case::new(Post, "/admin/numbers", "/admin/numbers", Session, ADMIN_POST).form(&[
             ("number", "+12125550177"),
@@ -395,6 +420,10 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/patients", "/api/v1/patients", Api, API).json(json!({"first_name": "A", "last_name": "B"})),
         Case::new(Get, "/patients/{id}", format!("/api/v1/patients/{}", ids.patient), Api, API),
         Case::new(Get, "/events", "/api/v1/events", Api, API).stream(),
+        Case::new(Get, "/departments", "/api/v1/departments", Api, API),
+        Case::new(Get, "/departments/{id}/settings", format!("/api/v1/departments/{dept}/settings"), Api, API),
+        Case::new(Put, "/departments/{id}/settings", format!("/api/v1/departments/{dept}/settings"), Api, API)
+            .json(json!({"response_target_minutes": 30, "after_hours_text": "Closed; we reply {eta}. Call 911."})),
         // ---- webhooks: a provider signature, nothing else, lets a request in ----
         Case::new(Post, "/twilio/messages", "/webhooks/twilio/messages", Webhook, WEBHOOK).form(&[
             ("MessageSid", "SM99999999999999999999999999999999"),
@@ -564,6 +593,7 @@ impl Site {
         let mut request = match case.method {
             Get => self.http.get(self.url(&case.path)),
             Post => self.http.post(self.url(&case.path)),
+            Put => self.http.put(self.url(&case.path)),
         };
         if let Some(b) = browser {
             request = request.header("cookie", &b.cookie);
@@ -608,10 +638,11 @@ impl Site {
 
 /// (method, route) for every route the routers declare, `/api/v1` and `/webhooks` included.
 fn declared_routes() -> BTreeSet<(String, String)> {
-    let sources: [(&str, &str); 5] = [
+    let sources: [(&str, &str); 6] = [
         ("mod.rs", include_str!("../../src/web/mod.rs")),
         ("auth.rs", include_str!("../../src/web/auth.rs")),
         ("admin.rs", include_str!("../../src/web/admin.rs")),
+        ("admin_departments.rs", include_str!("../../src/web/admin_departments.rs")),
         ("dashboard/mod.rs", include_str!("../../src/web/dashboard/mod.rs")),
         ("simulator.rs", include_str!("../../src/web/simulator.rs")),
     ];
@@ -789,8 +820,20 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
     let cases = table(&ids);
 
     // 3. The table covers every declared route.
-    let covered: BTreeSet<(String, String)> =
-        cases.iter().map(|c| (if c.method == Get { "GET" } else { "POST" }.to_string(), full_route(c))).collect();
+    let covered: BTreeSet<(String, String)> = cases
+        .iter()
+        .map(|c| {
+            (
+                match c.method {
+                    Get => "GET",
+                    Post => "POST",
+                    Put => "PUT",
+                }
+                .to_string(),
+                full_route(c),
+            )
+        })
+        .collect();
     let declared = declared_routes();
     assert!(declared.len() >= 50, "the router sources were read: {declared:?}");
     let missing: Vec<_> = declared.difference(&covered).collect();
