@@ -25,6 +25,8 @@ pub struct EffectiveHours {
     pub department_id: Option<DepartmentId>,
     pub settings: DepartmentSettings,
     pub hours: OfficeHours,
+    /// An admin saved these settings (otherwise they are the practice-wide default).
+    pub configured: bool,
 }
 
 /// Reads a stored settings document; a document that no longer validates (a time zone
@@ -34,7 +36,7 @@ fn effective(department_id: Option<DepartmentId>, json: Option<&str>, practice: 
     if let Some(settings) = stored
         && let Ok(hours) = settings.validate(practice.time_zone)
     {
-        return EffectiveHours { department_id, settings, hours };
+        return EffectiveHours { department_id, settings, hours, configured: true };
     }
     if json.is_some() {
         tracing::warn!(department = ?department_id, "stored department settings are unreadable; using the defaults");
@@ -43,6 +45,7 @@ fn effective(department_id: Option<DepartmentId>, json: Option<&str>, practice: 
         department_id,
         settings: DepartmentSettings::default(),
         hours: OfficeHours::weekdays_8_to_5(practice.time_zone),
+        configured: false,
     }
 }
 
@@ -69,7 +72,7 @@ pub(crate) async fn hours_in_tx(
 /// day, not when staff replied within the department's quiet window, not for keyword
 /// messages or consent changes, not to opted-out contacts, and not when an urgent reply was
 /// just queued (it already says what to do). A reply to the patient's own text, so quiet
-/// hours do not hold it.
+/// hours do not hold it. Only for departments whose settings an admin saved.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn on_inbound(
     tx: &mut dyn WriteTx,
@@ -91,7 +94,10 @@ pub(crate) async fn on_inbound(
         return Ok(());
     }
     let effective = hours_in_tx(tx, practice, department_for(conversation, number.default_department_id)).await?;
-    if effective.hours.is_open(now) {
+    // No automatic text before an admin has saved the department's hours and reply: the
+    // default hours still give ETAs and overdue marks, but a practice is never surprised by
+    // texts it did not word.
+    if !effective.configured || effective.hours.is_open(now) {
         return Ok(());
     }
     let quiet = TimeDelta::minutes(i64::from(effective.settings.staff_reply_quiet_minutes));

@@ -11,6 +11,8 @@ use axum::routing::{get, post};
 use frontdesk_services::Services;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use admin_departments::{api_get_settings, api_list_departments, api_put_settings};
+
 pub mod admin;
 pub mod admin_departments;
 pub mod api;
@@ -67,11 +69,8 @@ pub fn router(state: AppState) -> Router {
         .route("/patients", get(api::list_patients).post(api::create_patient))
         .route("/patients/{id}", get(api::get_patient))
         .route("/events", get(sse::events))
-        .route("/departments", get(admin_departments::api_list_departments))
-        .route(
-            "/departments/{id}/settings",
-            get(admin_departments::api_get_settings).put(admin_departments::api_put_settings),
-        )
+        .route("/departments", get(api_list_departments))
+        .route("/departments/{id}/settings", get(api_get_settings).put(api_put_settings))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))
         .fallback(api::not_found)
