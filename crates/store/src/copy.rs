@@ -332,6 +332,11 @@ pub const TABLES: &[Table] = &[
         columns: &[("department_id", K::Uuid), ("settings", K::Text), ("updated_at", K::Int)],
     },
     Table { name: "automation_marks", key: &["key"], columns: &[("key", K::Text), ("at", K::Int)] },
+    Table {
+        name: "consent_reviews",
+        key: &["conversation_id"],
+        columns: &[("conversation_id", K::Uuid), ("message_id", K::Uuid), ("created_at", K::Int)],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -33,6 +33,8 @@ pub trait DepartmentSettingsReads: Send + Sync {
     /// Open conversations waiting for a reply since before `before`, longest first (at most
     /// `limit`).
     async fn waiting_conversations(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WaitingConversation>>;
+    /// Conversations with a text that may revoke consent, not yet decided by staff.
+    async fn open_consent_reviews(&self) -> StoreResult<Vec<ConversationId>>;
 }
 
 #[async_trait]
@@ -43,6 +45,15 @@ pub trait DepartmentSettingsWrites: Send {
     async fn department_settings_in_tx(&mut self, id: DepartmentId) -> StoreResult<Option<String>>;
     /// Records `key`: `true` the first time, `false` when it was already recorded.
     async fn claim_automation_mark(&mut self, key: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Flags a text that may revoke consent (replacing an earlier flag of the conversation).
+    async fn flag_consent_review(
+        &mut self,
+        conversation_id: ConversationId,
+        message_id: frontdesk_domain::model::MessageId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Removes the conversation's flag; `false` when there was none.
+    async fn clear_consent_review(&mut self, conversation_id: ConversationId) -> StoreResult<bool>;
     /// A practice setting (the `settings` table), read inside the transaction.
     async fn setting_in_tx(&mut self, key: &str) -> StoreResult<Option<String>>;
     /// When staff (a person or the API) last sent a message in the conversation.
@@ -68,6 +79,23 @@ pub(crate) fn claim_automation_mark(key: &str, at: DateTime<Utc>) -> Statement {
     )
 }
 
+pub(crate) fn flag_consent_review(
+    conversation_id: ConversationId,
+    message_id: frontdesk_domain::model::MessageId,
+    at: DateTime<Utc>,
+) -> Statement {
+    st(
+        "INSERT INTO consent_reviews (conversation_id, message_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (conversation_id) DO UPDATE SET message_id = excluded.message_id, created_at = excluded.created_at",
+        vec![Param::Uuid(conversation_id), Param::Uuid(message_id), Param::Int(ms(at))],
+    )
+}
+
+pub(crate) fn clear_consent_review(conversation_id: ConversationId) -> Statement {
+    st("DELETE FROM consent_reviews WHERE conversation_id = $1", vec![Param::Uuid(conversation_id)])
+}
+
+pub(crate) const OPEN_REVIEWS: &str = "SELECT conversation_id FROM consent_reviews ORDER BY created_at";
 pub(crate) const SETTINGS_BY_ID: &str = "SELECT settings FROM department_settings WHERE department_id = $1";
 pub(crate) const SETTING_BY_KEY: &str = "SELECT value FROM settings WHERE key = $1";
 pub(crate) const ALL_SETTINGS: &str = "SELECT department_id, settings FROM department_settings";
@@ -112,6 +140,15 @@ macro_rules! sqlx_reads {
                         ))
                     })
                     .collect()
+            }
+
+            async fn open_consent_reviews(&self) -> crate::StoreResult<Vec<frontdesk_domain::model::ConversationId>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(crate::department_settings::OPEN_REVIEWS)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(crate::common::db_err)?;
+                rows.into_iter().map(|r| r.try_get("conversation_id").map_err(crate::common::db_err)).collect()
             }
 
             async fn waiting_conversations(

@@ -96,4 +96,25 @@ async fn staff_reply_and_waiting_conversations(h: Harness) {
     assert_eq!(waiting[0].number_department_id, Some(dep));
     assert_eq!(waiting[0].waiting_since, t(10));
     assert!(store.waiting_conversations(t(10), 10).await.unwrap().is_empty());
+
+    // Consent reviews: flagged once per conversation, cleared once.
+    let (id, thread) = (conversation.id, conversation.thread_id);
+    let message = store.thread_messages(thread).await.unwrap().remove(0).id;
+    let cleared = w(store, move |tx| {
+        Box::pin(async move {
+            tx.flag_consent_review(id, message, t(40)).await?;
+            tx.flag_consent_review(id, message, t(41)).await?;
+            Ok(())
+        })
+    })
+    .await;
+    cleared.unwrap();
+    assert_eq!(store.open_consent_reviews().await.unwrap(), vec![id]);
+    let cleared = w(store, move |tx| {
+        Box::pin(async move { Ok((tx.clear_consent_review(id).await?, tx.clear_consent_review(id).await?)) })
+    })
+    .await
+    .unwrap();
+    assert_eq!(cleared, (true, false));
+    assert!(store.open_consent_reviews().await.unwrap().is_empty());
 }

@@ -14,3 +14,12 @@ CREATE TABLE automation_marks (
     key             TEXT    PRIMARY KEY,
     at              BIGINT  NOT NULL
 );
+
+-- A patient's text that may revoke consent ("can you stop", "wrong number"): flagged for
+-- staff on the conversation page and in the inbox until someone decides (or the patient
+-- opts out by keyword).
+CREATE TABLE consent_reviews (
+    conversation_id UUID    PRIMARY KEY REFERENCES conversations (id),
+    message_id      UUID    NOT NULL REFERENCES messages (id),
+    created_at      BIGINT  NOT NULL
+);

@@ -14,3 +14,12 @@ CREATE TABLE automation_marks (
     key             TEXT    PRIMARY KEY NOT NULL,
     at              BIGINT  NOT NULL
 );
+
+-- A patient's text that may revoke consent ("can you stop", "wrong number"): flagged for
+-- staff on the conversation page and in the inbox until someone decides (or the patient
+-- opts out by keyword).
+CREATE TABLE consent_reviews (
+    conversation_id BLOB    PRIMARY KEY NOT NULL REFERENCES conversations (id),
+    message_id      BLOB    NOT NULL REFERENCES messages (id),
+    created_at      BIGINT  NOT NULL
+);

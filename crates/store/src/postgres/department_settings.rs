@@ -28,6 +28,21 @@ impl DepartmentSettingsWrites for PgTx {
         Ok(super::q::exec_statement(self.parts().0, &d::claim_automation_mark(key, at)).await? == 1)
     }
 
+    async fn flag_consent_review(
+        &mut self,
+        conversation_id: ConversationId,
+        message_id: frontdesk_domain::model::MessageId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        super::q::exec_statement(self.parts().0, &d::flag_consent_review(conversation_id, message_id, at))
+            .await
+            .map(|_| ())
+    }
+
+    async fn clear_consent_review(&mut self, conversation_id: ConversationId) -> StoreResult<bool> {
+        Ok(super::q::exec_statement(self.parts().0, &d::clear_consent_review(conversation_id)).await? == 1)
+    }
+
     async fn setting_in_tx(&mut self, key: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query(d::SETTING_BY_KEY).bind(key).fetch_optional(self.parts().0).await.map_err(db_err)?;
         row.map(|r| r.try_get::<String, _>("value").map_err(db_err)).transpose()

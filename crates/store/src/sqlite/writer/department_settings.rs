@@ -24,6 +24,19 @@ impl DepartmentSettingsWrites for SqliteTx {
         Ok(self.run(&d::claim_automation_mark(key, at))? == 1)
     }
 
+    async fn flag_consent_review(
+        &mut self,
+        conversation_id: ConversationId,
+        message_id: frontdesk_domain::model::MessageId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.run(&d::flag_consent_review(conversation_id, message_id, at)).map(|_| ())
+    }
+
+    async fn clear_consent_review(&mut self, conversation_id: ConversationId) -> StoreResult<bool> {
+        Ok(self.run(&d::clear_consent_review(conversation_id))? == 1)
+    }
+
     async fn setting_in_tx(&mut self, key: &str) -> StoreResult<Option<String>> {
         self.query_opt(d::SETTING_BY_KEY, &[&key], |r| get(r, "value"))
     }
