@@ -84,6 +84,9 @@ pub(crate) async fn on_inbound(
     outcome: &mut InboundOutcome,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    // Flags (or clears) a text that may revoke consent: run from here so record_inbound
+    // keeps one call per area.
+    crate::consent_review::on_inbound(tx, conversation, outcome, now).await?;
     if contact.opted_out
         || outcome.consent.is_some()
         || outcome.needs_consent_review

@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 pub mod accounts;
 pub mod after_hours;
 pub mod audit;
+pub mod consent_review;
 pub mod conversations;
 pub mod delivery;
 pub mod departments;

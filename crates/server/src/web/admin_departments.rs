@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use frontdesk_domain::office_hours::{DAY_KEYS, DAY_NAMES, DepartmentSettings, FieldError};
 use frontdesk_services::ServiceError;
 use frontdesk_services::audit::Actor;
@@ -31,6 +31,36 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/departments/{id}/settings", get(settings_page).post(save_settings))
         .route("/admin/urgent-phrases", get(phrases_page).post(save_phrases))
+        .route("/c/{id}/consent-review", post(resolve_consent_review))
+}
+
+/// `POST /c/{id}/consent-review`: staff decide about a text that may revoke consent
+/// (`decision=opt_out` or `decision=keep`); works without JavaScript.
+async fn resolve_consent_review(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return message_page(StatusCode::NOT_FOUND, "Not found", "There is no such conversation.");
+    };
+    let decision = url::form_urlencoded::parse(&body).find(|(k, _)| k == "decision").map(|(_, v)| v.into_owned());
+    let opt_out = match decision.as_deref() {
+        Some("opt_out") => true,
+        Some("keep") => false,
+        _ => {
+            return message_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Choose a decision",
+                "Decision: choose \"opt out\" or \"keep texting\".",
+            );
+        }
+    };
+    match state.services.resolve_consent_review(&staff.ctx, id, opt_out, staff.ip.clone()).await {
+        Ok(()) | Err(ServiceError::Conflict(_)) => Redirect::to(&format!("/c/{id}")).into_response(),
+        Err(e) => error_page(&e),
+    }
 }
 
 fn not_found() -> Response {

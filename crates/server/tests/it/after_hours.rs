@@ -363,3 +363,89 @@ async fn the_admin_page_validates_with_csrf_and_saves_all_or_nothing() {
     assert!(audit.iter().any(|a| a.action == "department.settings"));
     site.stop().await;
 }
+
+#[tokio::test]
+async fn free_text_revocations_clear_are_honoured_and_unclear_are_flagged_for_staff() {
+    let site = Site::start().await;
+    let (admin, _) = site.enrolled_admin("admin@clinic.test").await;
+    site.services
+        .add_number(
+            NewNumber {
+                e164: crate::support::PRACTICE.into(),
+                provider: ProviderKind::Twilio,
+                messaging_service_sid: None,
+                rate_limit_per_sec: Some(200.0),
+            },
+            Actor::System,
+        )
+        .await
+        .unwrap();
+    let get = |path: String| {
+        let r = site.http.get(site.url(&path)).header("cookie", &admin.cookie).send();
+        async move { r.await.unwrap().text().await.unwrap() }
+    };
+
+    // Unclear: flagged in the inbox and on the conversation page, consent unchanged.
+    site.inbound_from("SM30000000000000000000000000000001", "+12127365131", "can you stop").await;
+    let contact = site
+        .services
+        .store
+        .contact_by_phone(&frontdesk_domain::E164::parse_strict("+12127365131").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!contact.opted_out);
+    let conversation = site.services.store.contact_conversations(contact.id).await.unwrap().remove(0).conversation.id;
+    let inbox = get("/".into()).await;
+    assert!(inbox.contains("Check consent<span class=\"visually-hidden\">: a text may ask to stop texting"), "{inbox}");
+    let page = get(format!("/c/{conversation}")).await;
+    assert!(page.contains("id=\"consent-review\""), "{page}");
+
+    // Staff decide to opt the patient out: one confirmation, the flag gone.
+    let form = [("_csrf", admin.csrf.as_str()), ("decision", "opt_out")];
+    let r = site
+        .http
+        .post(site.url(&format!("/c/{conversation}/consent-review")))
+        .header("cookie", &admin.cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let contact = site.services.store.contact_by_id(contact.id).await.unwrap().unwrap();
+    assert!(contact.opted_out);
+    let messages = site
+        .services
+        .store
+        .thread_messages(site.services.store.contact_conversations(contact.id).await.unwrap()[0].thread.id);
+    let outbound: Vec<_> =
+        messages.await.unwrap().into_iter().filter(|m| m.direction == frontdesk_domain::Direction::Outbound).collect();
+    assert_eq!(outbound.len(), 1, "one confirmation");
+    assert!(!get(format!("/c/{conversation}")).await.contains("id=\"consent-review\""));
+    // Deciding again changes nothing and sends nothing.
+    let r = site
+        .http
+        .post(site.url(&format!("/c/{conversation}/consent-review")))
+        .header("cookie", &admin.cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+
+    // Clear: opted out at once with one confirmation, nothing flagged.
+    site.inbound_from("SM30000000000000000000000000000002", "+12127365132", "Please stop texting me").await;
+    let clear = site
+        .services
+        .store
+        .contact_by_phone(&frontdesk_domain::E164::parse_strict("+12127365132").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(clear.opted_out);
+    let summary = site.services.store.contact_conversations(clear.id).await.unwrap().remove(0);
+    let replies = site.services.store.thread_messages(summary.thread.id).await.unwrap();
+    assert_eq!(replies.iter().filter(|m| m.direction == frontdesk_domain::Direction::Outbound).count(), 1);
+    assert!(!site.services.store.open_consent_reviews().await.unwrap().contains(&summary.conversation.id));
+    site.stop().await;
+}

@@ -365,6 +365,8 @@ fn table(ids: &Ids) -> Vec<Case> {
             ("after_hours_text", "We are closed and will reply {eta}. Emergencies: call 911."),
         ]),
         Case::new(Get, "/admin/urgent-phrases", "/admin/urgent-phrases", Session, ADMIN_PAGE),
+        Case::new(Post, "/c/{id}/consent-review", format!("/c/{c}/consent-review"), Session, ACT_ON_CONVERSATION)
+            .form(&[("decision", "keep")]),
         Case::new(Post, "/admin/urgent-phrases", "/admin/urgent-phrases", Session, ADMIN_POST)
             .form(&[("phrases", "chest_pain: chest pain\nsuicidal: kill myself")]),
         Case::new(Get, "/admin/numbers", "/admin/numbers", Session, ADMIN_PAGE),
@@ -563,10 +565,15 @@ impl Site {
 
     /// A patient's text, signed as Twilio signs it.
     async fn inbound(&self, sid: &str, body: &str) {
+        self.inbound_from(sid, PATIENT, body).await
+    }
+
+    /// A text from `from`, signed as Twilio signs it.
+    pub(crate) async fn inbound_from(&self, sid: &str, from: &str, body: &str) {
         let params: Vec<(String, String)> = [
             ("MessageSid", sid),
             ("AccountSid", ACCOUNT_SID),
-            ("From", PATIENT),
+            ("From", from),
             ("To", PRACTICE),
             ("Body", body),
             ("NumMedia", "0"),

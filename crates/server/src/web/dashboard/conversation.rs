@@ -99,6 +99,8 @@ pub struct ConversationView {
     pub patients: Vec<Opt>,
     pub patient: Option<PatientPanel>,
     pub opted_out: bool,
+    /// A text that may revoke consent waits for a person's decision.
+    pub consent_review: bool,
     pub consent: String,
     pub others: Vec<OtherLink>,
     pub templates: Vec<Opt>,
@@ -343,6 +345,7 @@ async fn build(
         patients,
         patient,
         opted_out: s.contact.opted_out,
+        consent_review: state.services.consent_review_open(c.id).await?,
         consent,
         others,
         templates: templates

@@ -40,6 +40,8 @@ pub struct Row {
     pub urgent: bool,
     /// Waiting longer than the department's response-time target.
     pub overdue: bool,
+    /// A text that may revoke consent waits for a person's decision.
+    pub consent_review: bool,
     pub assignee: String,
     pub mine: bool,
     pub department: String,
@@ -104,6 +106,7 @@ async fn load(state: &AppState, staff: &Staff, q: &InboxQuery) -> Result<InboxDa
     let now = frontdesk_services::now();
     let has_next = summaries.len() as u32 == INBOX_PAGE;
     let overdue = services.overdue_flags(&summaries, now).await?;
+    let reviews = services.store.open_consent_reviews().await.map_err(frontdesk_services::ServiceError::from)?;
     let rows = summaries
         .iter()
         .zip(overdue)
@@ -122,6 +125,7 @@ async fn load(state: &AppState, staff: &Staff, q: &InboxQuery) -> Result<InboxDa
                 unread: c.unread_count,
                 urgent: c.urgent,
                 overdue,
+                consent_review: reviews.contains(&c.id),
                 assignee: names.user(c.assignee_id),
                 mine: c.assignee_id == Some(staff.ctx.user.id),
                 department: names.department(c.department_id),
