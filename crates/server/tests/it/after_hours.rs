@@ -449,3 +449,63 @@ async fn free_text_revocations_clear_are_honoured_and_unclear_are_flagged_for_st
     assert!(!site.services.store.open_consent_reviews().await.unwrap().contains(&summary.conversation.id));
     site.stop().await;
 }
+
+#[tokio::test]
+async fn overdue_conversations_are_marked_and_escalated_once_to_the_lead() {
+    let (app, department) = department_app("Referrals").await;
+    let lead = app
+        .services
+        .create_user(
+            "lead@clinic.test",
+            "Lee Lead",
+            frontdesk_domain::model::Role::Staff,
+            "correct horse battery staple",
+            Actor::System,
+        )
+        .await
+        .unwrap();
+    let hours: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!(["00:00-24:00"])))
+        .collect();
+    let (status, body) = put_settings(
+        &app,
+        department,
+        json!({"time_zone": "UTC", "hours": hours, "response_target_minutes": 30,
+               "after_hours_text": "Closed; we reply {eta}. Call 911 in an emergency.", "lead_user_id": lead.id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    text(&app, "SM40000000000000000000000000000001", "+12127365141", "Has my referral been sent?").await;
+    let conversation = app.conversations().await[0]["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap();
+    let summary = app.services.store.conversation_summary(conversation).await.unwrap().unwrap();
+
+    // Not overdue now; overdue 31 minutes later (open around the clock).
+    let now = frontdesk_services::now();
+    let flags = app.services.overdue_flags(std::slice::from_ref(&summary), now).await.unwrap();
+    assert_eq!(flags, vec![false]);
+    let later = now + chrono::TimeDelta::minutes(31);
+    let flags = app.services.overdue_flags(std::slice::from_ref(&summary), later).await.unwrap();
+    assert_eq!(flags, vec![true]);
+
+    // The scheduler's check escalates once: a live event and an audit entry naming the lead.
+    let mut events = app.services.events.subscribe();
+    assert_eq!(app.services.escalate_overdue(now).await.unwrap(), 0, "not overdue yet");
+    assert_eq!(app.services.escalate_overdue(later).await.unwrap(), 1);
+    assert_eq!(app.services.escalate_overdue(later + chrono::TimeDelta::minutes(5)).await.unwrap(), 0, "once per wait");
+    let event = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            let e = events.recv().await.unwrap();
+            if e.kind == frontdesk_services::EventKind::OverdueEscalation {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("an escalation event");
+    assert_eq!(event.conversation_id, Some(conversation));
+    assert!(app.services.is_department_lead(lead.id, Some(department)).await);
+    let audit = app.services.store.list_audit(50).await.unwrap();
+    let entry = audit.iter().find(|a| a.action == "conversation.overdue_escalated").expect("audited");
+    assert!(entry.detail.as_deref().unwrap().contains(&lead.id.to_string()));
+}
