@@ -233,6 +233,9 @@ impl OfficeHours {
         if self.is_open(at) {
             return Some(at);
         }
+        if self.week.iter().all(Vec::is_empty) {
+            return None;
+        }
         self.boundaries(at, SEARCH_DAYS).find(|&b| b > at && self.is_open(b))
     }
 

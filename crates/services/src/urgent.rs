@@ -14,6 +14,8 @@
 //!
 //! Every step is audited in the same transaction.
 
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Utc};
 use frontdesk_domain::E164;
 use frontdesk_domain::keywords::classify_keyword;
@@ -32,11 +34,22 @@ use crate::{PracticeSettings, ServiceError, Services};
 /// The `settings` key holding a custom phrase list (JSON array of `UrgentPhrase`).
 pub const PHRASES_KEY: &str = "urgency.phrases";
 
-fn rules_from(json: Option<&str>) -> UrgencyRules {
-    match json.and_then(|j| serde_json::from_str::<Vec<UrgentPhrase>>(j).ok()) {
+/// The rules for a stored list (or the defaults), built once per distinct list: this runs
+/// for every inbound text, on the SQLite writer thread.
+fn rules_from(json: Option<&str>) -> Arc<UrgencyRules> {
+    static CACHE: Mutex<Option<(Option<String>, Arc<UrgencyRules>)>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((key, rules)) = cache.as_ref()
+        && key.as_deref() == json
+    {
+        return rules.clone();
+    }
+    let rules = Arc::new(match json.and_then(|j| serde_json::from_str::<Vec<UrgentPhrase>>(j).ok()) {
         Some(list) if !list.is_empty() => UrgencyRules::new(list),
         _ => UrgencyRules::default(),
-    }
+    });
+    *cache = Some((json.map(str::to_owned), rules.clone()));
+    rules
 }
 
 /// The text sent to the on-call phone: no patient data, only where to look.

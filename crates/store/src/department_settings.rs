@@ -30,8 +30,8 @@ pub trait DepartmentSettingsReads: Send + Sync {
     async fn department_settings(&self, id: DepartmentId) -> StoreResult<Option<String>>;
     /// Every saved settings document.
     async fn all_department_settings(&self) -> StoreResult<Vec<(DepartmentId, String)>>;
-    /// Open conversations waiting for a reply since before `before`, longest first (at most
-    /// `limit`).
+    /// Open conversations waiting for a reply since before `before`, the most recent waits
+    /// first (at most `limit`: older waits were looked at by earlier runs).
     async fn waiting_conversations(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WaitingConversation>>;
     /// Conversations with a text that may revoke consent, not yet decided by staff.
     async fn open_consent_reviews(&self) -> StoreResult<Vec<ConversationId>>;
@@ -104,7 +104,7 @@ pub(crate) const LAST_STAFF_REPLY: &str = "SELECT MAX(created_at) AS at FROM mes
 pub(crate) const WAITING: &str = "SELECT c.id, c.department_id, n.default_department_id, c.waiting_since \
      FROM conversations c JOIN threads t ON t.id = c.thread_id JOIN practice_numbers n ON n.id = t.number_id \
      WHERE c.status = 'open' AND c.waiting_since IS NOT NULL AND c.waiting_since < $1 \
-     ORDER BY c.waiting_since LIMIT $2";
+     ORDER BY c.waiting_since DESC LIMIT $2";
 
 /// The sqlx reads, for a store type with `reader()`; expanded in each backend's module.
 macro_rules! sqlx_reads {
