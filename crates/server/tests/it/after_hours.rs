@@ -509,3 +509,65 @@ async fn overdue_conversations_are_marked_and_escalated_once_to_the_lead() {
     let entry = audit.iter().find(|a| a.action == "conversation.overdue_escalated").expect("audited");
     assert!(entry.detail.as_deref().unwrap().contains(&lead.id.to_string()));
 }
+
+/// Reads a dashboard event stream until an `urgent_message` event arrives.
+async fn urgent_event(site: &Site, cookie: &str) -> impl std::future::Future<Output = String> + use<> {
+    let r = site
+        .http
+        .get(site.url("/events"))
+        .header("accept", "text/event-stream")
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut stream = r.bytes_stream();
+    async move {
+        use futures::StreamExt;
+        let mut seen = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(Ok(chunk)) = stream.next().await {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+                if seen.contains("event: urgent_message") && seen.contains("\"alert\"") {
+                    break;
+                }
+            }
+        })
+        .await;
+        seen
+    }
+}
+
+#[tokio::test]
+async fn the_urgent_alert_goes_live_to_on_call_staff_only() {
+    let site = Site::start().await;
+    let department = site.services.add_department_as("Triage", Actor::System, None).await.unwrap();
+    let number = NewNumber {
+        e164: crate::support::PRACTICE.into(),
+        provider: ProviderKind::Twilio,
+        messaging_service_sid: None,
+        rate_limit_per_sec: Some(200.0),
+    };
+    site.services.add_number_in(number, Some(department.id), Actor::System).await.unwrap();
+    let role = frontdesk_domain::model::Role::Staff;
+    let password = "correct horse battery staple";
+    let on_call =
+        site.services.create_user("oncall@clinic.test", "On Call", role, password, Actor::System).await.unwrap();
+    site.services.create_user("other@clinic.test", "Other", role, password, Actor::System).await.unwrap();
+    let settings =
+        frontdesk_domain::office_hours::DepartmentSettings { on_call_user_ids: vec![on_call.id], ..Default::default() };
+    let saved =
+        site.services.update_department_settings_as(department.id, settings, Actor::System, None).await.unwrap();
+    assert!(saved.is_ok(), "{saved:?}");
+
+    let a = site.session("oncall@clinic.test").await;
+    let b = site.session("other@clinic.test").await;
+    let on_call_stream = urgent_event(&site, &a.cookie).await;
+    let other_stream = urgent_event(&site, &b.cookie).await;
+    site.inbound_from("SM50000000000000000000000000000001", "+12127365151", "my dad's face is drooping").await;
+    let (seen_a, seen_b) = tokio::join!(on_call_stream, other_stream);
+    assert!(seen_a.contains("event: urgent_message") && seen_a.contains("\"alert\":true"), "{seen_a}");
+    assert!(seen_b.contains("event: urgent_message") && seen_b.contains("\"alert\":false"), "{seen_b}");
+    assert!(!seen_a.contains("drooping"), "events carry ids, not text");
+    site.stop().await;
+}
