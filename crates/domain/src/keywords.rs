@@ -81,8 +81,16 @@ pub fn detect_free_text_revocation(body: &str) -> Option<Revocation> {
         return None;
     }
     let mut verdict = None;
-    for clause in clauses(body) {
-        match Clause(&clause).revocation() {
+    let clauses = clauses(body);
+    let last = clauses.len().saturating_sub(1);
+    let asks = body.contains('?');
+    for (index, clause) in clauses.iter().enumerate() {
+        let clause = Clause(clause);
+        // "Stop! I forgot my card, can I bring it?": a bare STOP followed by a question may be
+        // an exclamation, not a request; "Thanks. STOP" and "Stop! I already told you" are.
+        let bare_then_more = index < last && asks && clause.only_keywords().is_some();
+        match clause.revocation() {
+            Some(Revocation::Clear) if bare_then_more => verdict = Some(Revocation::Unclear),
             Some(Revocation::Clear) => return Some(Revocation::Clear),
             Some(Revocation::Unclear) => verdict = Some(Revocation::Unclear),
             None => {}
@@ -328,7 +336,12 @@ impl Clause<'_> {
             return self.stop_verb(index);
         }
         match word {
-            "unsubscribe" | "optout" | "optedout" | "optingout" => self.unless_negated(index),
+            "unsubscribe" | "optout" | "optedout" | "optingout" => {
+                // "unsubscribe my son from the flu clinic list": someone else, some other list.
+                let other = is(self.word(index + 1), &["my", "him", "her", "our"])
+                    && !is(self.word(index + 2), &["number", "phone", "cell", "self"]);
+                if other && !self.negated(index) { Some(Revocation::Unclear) } else { self.unless_negated(index) }
+            }
             "opt" | "opted" | "opting" => {
                 let out = self.word(index + 1) == Some("out")
                     || (self.word(index + 1) == Some("me") && self.word(index + 2) == Some("out"));
@@ -356,7 +369,23 @@ impl Clause<'_> {
             }
             "wrong" if is(self.word(index + 1), &["number", "person", "patient", "phone"]) => Some(Revocation::Unclear),
             "interested" if index > 0 && self.word(index - 1) == Some("not") => Some(Revocation::Unclear),
-            "keep" | "keeps" if is(self.word(index + 1), CONTACT_GERUNDS) => Some(Revocation::Unclear),
+            "keep" | "keeps"
+                if is(self.word(index + 1), CONTACT_GERUNDS)
+                    && index > 0
+                    && is(
+                        self.word(index - 1),
+                        &["you", "they", "yall", "still", "why", "people", "somebody", "someone"],
+                    ) =>
+            {
+                Some(Revocation::Unclear)
+            }
+            // "why are you texting me"
+            "texting" | "messaging" | "contacting"
+                if is(self.word(index + 1), &["me", "this", "my"])
+                    && self.0[index.saturating_sub(6)..index].iter().any(|w| w == "why") =>
+            {
+                Some(Revocation::Unclear)
+            }
             "many" if self.message_noun_from(index + 1).is_some() => Some(Revocation::Unclear),
             _ => None,
         }
@@ -390,6 +419,10 @@ impl Clause<'_> {
         for i in index..(index + 4).min(self.len()) {
             let word = self.word(i)?;
             if is_noun(word) {
+                // "text messages": the noun is the last of a compound.
+                if self.word(i + 1).is_some_and(&is_noun) {
+                    return Some(i + 1);
+                }
                 return Some(i);
             }
             if !DETERMINERS.contains(&word) {
@@ -417,15 +450,29 @@ impl Clause<'_> {
         if self.negated(index) {
             return None;
         }
-        let next = index + 1;
+        let mut next = index + 1;
+        // "stop with the texts"
+        if self.word(next) == Some("with") {
+            next += 1;
+        }
+        // "stop receiving texts", "stop getting these messages"
+        if is(self.word(next), &["receiving", "getting"]) {
+            return match self.message_noun_from(next + 1) {
+                Some(noun) => self.clear_unless_limited(noun + 1),
+                None => None,
+            };
+        }
         if is(self.word(next), CONTACT_GERUNDS) {
             let mut after = next + 1;
+            let mut only_calls = self.word(next) == Some("calling");
             // "stop calling and texting me"
             while is(self.word(after), &["and", "or"]) && is(self.word(after + 1), CONTACT_GERUNDS) {
+                only_calls &= self.word(after + 1) == Some("calling");
                 after += 2;
             }
             if after >= self.len() || is(self.word(after), OBJECTS) {
-                return self.clear_unless_limited(after);
+                // Phone calls are not texts: staff decide.
+                return if only_calls { Some(Revocation::Unclear) } else { self.clear_unless_limited(after) };
             }
             if let Some(noun) = self.message_noun_from(after) {
                 return self.clear_unless_limited(noun + 1);
@@ -450,6 +497,9 @@ impl Clause<'_> {
             return None;
         }
         let next = index + 1;
+        if self.noun_from(next, |w| w == "subscription").is_some() {
+            return Some(Revocation::Clear);
+        }
         if let Some(noun) = self.message_noun_from(next) {
             return if is(self.word(noun), PLURAL_MESSAGE_NOUNS) {
                 self.clear_unless_limited(noun + 1)
@@ -544,7 +594,8 @@ impl Clause<'_> {
         if CONTACT_VERBS.contains(&verb) {
             let after = next + 1;
             return if after >= self.len() || is(self.word(after), OBJECTS) {
-                self.clear_unless_limited(after)
+                // "please don't call" is about phone calls, not texts: staff decide.
+                if verb == "call" { Some(Revocation::Unclear) } else { self.clear_unless_limited(after) }
             } else {
                 None
             };

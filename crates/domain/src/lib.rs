@@ -7,6 +7,7 @@ pub mod forms;
 pub mod front_door;
 pub mod keywords;
 pub mod model;
+pub mod office_hours;
 pub mod phi;
 pub mod phone;
 pub mod quiet_hours;
@@ -15,6 +16,7 @@ pub mod sms;
 pub mod status;
 pub mod template;
 pub mod triage;
+pub mod urgency;
 
 pub use keywords::{Keyword, Revocation, classify_keyword, detect_free_text_revocation};
 pub use phi::{PhiFinding, PhiKind, detect_phi};

@@ -74,7 +74,8 @@
     source.onopen = function () { if (state) state.textContent = "Live"; };
     source.onerror = function () { if (state) state.textContent = "Reconnecting…"; };
     ["message_received", "message_queued", "message_status", "consent_changed", "consent_review",
-      "conversation_updated", "note_added", "form_submitted", "lagged"].forEach(function (kind) {
+      "conversation_updated", "note_added", "form_submitted", "urgent_message", "overdue_escalation",
+      "lagged"].forEach(function (kind) {
       source.addEventListener(kind, function (e) {
         let data = {};
         try { data = JSON.parse(e.data); } catch (_) { /* ignore */ }
@@ -136,6 +137,54 @@
     badge();
     beep();
     if (document.hidden) notify();
+  });
+
+  // Urgent messages (on-call staff) and overdue escalations (the department's lead): a
+  // prominent banner with a link, read out by screen readers, plus sound and notification.
+  // No patient data: the banner says what happened and links to the conversation.
+  function showAlert(ev) {
+    let box = document.getElementById("urgent-alerts");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "urgent-alerts";
+      box.className = "urgent-alerts";
+      box.setAttribute("role", "alert");
+      const main = document.querySelector("main") || document.body;
+      main.insertBefore(box, main.firstChild);
+    }
+    const urgent = ev.kind === "urgent_message";
+    const item = document.createElement("p");
+    item.className = urgent ? "urgent-alert" : "overdue-alert";
+    const text = document.createElement("strong");
+    text.textContent = urgent ? "Urgent message from a patient. " : "A conversation is overdue. ";
+    item.appendChild(text);
+    if (ev.conversation_id) {
+      const link = document.createElement("a");
+      link.href = "/c/" + encodeURIComponent(ev.conversation_id);
+      link.textContent = "Open the conversation";
+      item.appendChild(link);
+    }
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "secondary";
+    close.textContent = "Dismiss";
+    close.addEventListener("click", function () { item.remove(); });
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(close);
+    box.appendChild(item);
+    unseen += 1;
+    badge();
+    beep();
+    if ("Notification" in window && Notification.permission === "granted") {
+      try {
+        const n = new Notification(urgent ? "Urgent message in Frontdesk" : "Overdue conversation in Frontdesk",
+          { body: urgent ? "A patient's text needs attention now." : "A patient has waited past the target.", tag: "frontdesk-" + ev.kind, requireInteraction: urgent });
+        n.onclick = function () { window.focus(); n.close(); };
+      } catch (_) { /* some browsers only notify from a service worker */ }
+    }
+  }
+  listeners.push(function (ev) {
+    if ((ev.kind === "urgent_message" || ev.kind === "overdue_escalation") && ev.alert) showAlert(ev);
   });
 
   function setupAlertControls() {

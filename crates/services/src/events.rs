@@ -21,6 +21,11 @@ pub enum EventKind {
     NoteAdded,
     /// A patient submitted a secure form in the conversation.
     FormSubmitted,
+    /// A patient's text matched an urgent phrase: on-call staff are alerted in the app.
+    UrgentMessage,
+    /// A conversation waited longer than its department's response-time target: its lead
+    /// is alerted.
+    OverdueEscalation,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

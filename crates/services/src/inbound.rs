@@ -29,6 +29,8 @@ pub struct InboundOutcome {
     pub consent: Option<ConsentChange>,
     /// The text may revoke consent but is not clear enough to act on: a person should read it.
     pub needs_consent_review: bool,
+    /// Further live events the message causes (an urgent alert).
+    pub alerts: Vec<EventKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,7 @@ impl InboundOutcome {
             replies: Vec::new(),
             consent: None,
             needs_consent_review: false,
+            alerts: Vec::new(),
         }
     }
 }
@@ -76,6 +79,13 @@ impl Services {
             if outcome.needs_consent_review {
                 self.events.publish(Event {
                     kind: EventKind::ConsentReview,
+                    conversation_id: outcome.conversation_id,
+                    message_id: outcome.message_id,
+                });
+            }
+            for kind in &outcome.alerts {
+                self.events.publish(Event {
+                    kind: *kind,
                     conversation_id: outcome.conversation_id,
                     message_id: outcome.message_id,
                 });
@@ -154,6 +164,7 @@ async fn record_inbound(
         replies: Vec::new(),
         consent: None,
         needs_consent_review: false,
+        alerts: Vec::new(),
     };
 
     let evidence = format!("{} message {}", sms.provider, sms.provider_message_id);
@@ -205,7 +216,10 @@ async fn record_inbound(
         _ => {}
     }
 
+    // Routing first, so the after-hours reply knows the department whose hours apply.
     crate::triage::triage_inbound(tx, number, &contact, &mut conversation, sms, &mut outcome, now).await?;
+    crate::urgent::on_inbound(tx, settings, number, &contact, &mut conversation, sms, &mut outcome, now).await?;
+    crate::after_hours::on_inbound(tx, settings, number, &contact, &conversation, sms, &mut outcome, now).await?;
     tx.update_conversation(&conversation).await?;
     tx.touch_thread(thread.id, now).await?;
     Ok(outcome)
@@ -250,8 +264,9 @@ pub(crate) async fn set_consent(
 }
 
 /// Queues an automatic reply in the conversation. Consent is not checked: the only automatic
-/// replies here are the ones the rules require (opt-out/opt-in confirmation, help).
-async fn queue_reply(
+/// replies here are the ones the rules require (opt-out/opt-in confirmation, help) and the
+/// after-hours and urgent replies, whose callers check it.
+pub(crate) async fn queue_reply(
     tx: &mut dyn WriteTx,
     conversation: &Conversation,
     number: &PracticeNumber,

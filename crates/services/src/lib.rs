@@ -20,7 +20,9 @@ use tokio::sync::Notify;
 
 pub mod accounts;
 pub mod assignment;
+pub mod after_hours;
 pub mod audit;
+pub mod consent_review;
 pub mod conversations;
 pub mod delivery;
 pub mod departments;
@@ -38,6 +40,7 @@ pub mod sessions;
 pub mod status;
 pub mod templates;
 pub mod triage;
+pub mod urgent;
 
 pub use error::ServiceError;
 pub use events::{Event, EventBus, EventKind};

@@ -366,6 +366,18 @@ pub const TABLES: &[Table] = &[
         key: &["version"],
         columns: &[("version", K::Int), ("content", K::Text), ("created_at", K::Int), ("created_by", K::OptUuid)],
     },
+    // Department hours and automation marks (0007_department_hours.sql).
+    Table {
+        name: "department_settings",
+        key: &["department_id"],
+        columns: &[("department_id", K::Uuid), ("settings", K::Text), ("updated_at", K::Int)],
+    },
+    Table { name: "automation_marks", key: &["key"], columns: &[("key", K::Text), ("at", K::Int)] },
+    Table {
+        name: "consent_reviews",
+        key: &["conversation_id"],
+        columns: &[("conversation_id", K::Uuid), ("message_id", K::Uuid), ("created_at", K::Int)],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -27,6 +27,7 @@ use frontdesk_domain::{E164, MessageStatus};
 
 mod common;
 pub mod copy;
+pub mod department_settings;
 pub mod forms;
 pub mod front_door;
 pub mod postgres;
@@ -34,6 +35,7 @@ pub mod sqlite;
 pub mod triage;
 pub mod vault;
 
+pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites, WaitingConversation};
 pub use forms::{FormReads, FormWrites};
 pub use front_door::{FrontDoorReads, FrontDoorWrites, PolicyVersion};
 pub use triage::{TriageReads, TriageWrites};
@@ -96,7 +98,7 @@ pub struct MessageStatusChange {
 /// closure's transaction. Methods named `*_for_update` lock the row (PostgreSQL) so
 /// concurrent writers serialise on it; on SQLite all writes are serial anyway.
 #[async_trait]
-pub trait WriteTx: FormWrites + FrontDoorWrites + TriageWrites + Send {
+pub trait WriteTx: FormWrites + FrontDoorWrites + TriageWrites + DepartmentSettingsWrites + Send {
     /// Records that a provider message id has been seen. Returns `false` if it already had
     /// been (a duplicate delivery), `true` the first time.
     async fn claim_provider_receipt(
@@ -250,7 +252,7 @@ pub struct ConversationQuery {
 }
 
 #[async_trait]
-pub trait Store: FormReads + FrontDoorReads + TriageReads + Send + Sync {
+pub trait Store: FormReads + FrontDoorReads + TriageReads + DepartmentSettingsReads + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -5,6 +5,8 @@
 //! locked (`*_for_update`, the thread upsert), and the outbox is claimed with
 //! `FOR UPDATE SKIP LOCKED` so dispatchers on several instances never take the same job.
 
+mod department_settings;
+
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;

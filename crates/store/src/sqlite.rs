@@ -27,6 +27,7 @@ use crate::common::{db_err, define_backend};
 use crate::vault::Vault;
 use crate::{StoreError, StoreResult, WriteOp};
 
+mod department_settings;
 mod writer;
 
 use writer::{InternalOp, Output, Request, SqliteTx};

@@ -350,6 +350,10 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
                 Some("billing"),
             )
             .await?;
+            // Department hours and automation marks (0007).
+            tx.put_department_settings(d.id, r#"{"response_target_minutes":30}"#, t(33)).await?;
+            tx.claim_automation_mark("after_hours:copy:2026-06-01", t(33)).await?;
+            tx.flag_consent_review(conversation.id, inbound.id, t(33)).await?;
             let thread = tx.thread_by_id(thread.id).await?.unwrap();
             Ok((contact, thread, conversation, vec![inbound, outbound]))
         })

@@ -537,7 +537,9 @@ pub async fn not_found() -> ApiError {
     info(title = "Frontdesk API", description = "Two-way SMS for medical practices. Authenticate with `Authorization: Bearer <token>` (create one with `frontdesk token create`). Errors are `{\"error\": {\"code\", \"message\"}}`. Live events: `GET /api/v1/events` (Server-Sent Events)."),
     paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, super::sse::events,
         super::routing_api::get_rules, super::routing_api::put_rules,
-        super::front_door::api_settings, super::front_door::api_save_settings, super::front_door::api_policy, super::front_door::api_save_policy),
+        super::front_door::api_settings, super::front_door::api_save_settings, super::front_door::api_policy, super::front_door::api_save_policy,
+        super::admin_departments::api_list_departments, super::admin_departments::api_get_settings,
+        super::admin_departments::api_put_settings),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -11,7 +11,10 @@ use axum::routing::{get, post};
 use frontdesk_services::Services;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use admin_departments::{api_get_settings, api_list_departments, api_put_settings};
+
 pub mod admin;
+pub mod admin_departments;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -73,6 +76,8 @@ pub fn router(state: AppState) -> Router {
         .route("/routing-rules", get(routing_api::get_rules).put(routing_api::put_rules))
         .route("/front-door", get(front_door::api_settings).put(front_door::api_save_settings))
         .route("/sms-policy", get(front_door::api_policy).put(front_door::api_save_policy))
+        .route("/departments", get(api_list_departments))
+        .route("/departments/{id}/settings", get(api_get_settings).put(api_put_settings))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))
         .fallback(api::not_found)
@@ -91,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(admin::routes())
         .merge(routing::routes())
+        .merge(admin_departments::routes())
         .merge(patient_forms::staff_routes())
         .merge(front_door::staff_routes())
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));

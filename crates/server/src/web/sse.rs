@@ -57,9 +57,21 @@ pub async fn staff_events(
                 }
             };
             let mut attention = false;
+            // Urgent messages alert on-call staff; overdue escalations alert the lead.
+            let mut alert = false;
             if let Some(id) = event.conversation_id {
                 match services.store.conversation_summary(id).await {
                     Ok(Some(s)) if ctx.can_see(&s.conversation) => {
+                        let department = s.conversation.department_id.or(s.number.default_department_id);
+                        alert = match event.kind {
+                            frontdesk_services::EventKind::UrgentMessage => {
+                                services.is_on_call(ctx.user.id, department).await
+                            }
+                            frontdesk_services::EventKind::OverdueEscalation => {
+                                services.is_department_lead(ctx.user.id, department).await
+                            }
+                            _ => false,
+                        };
                         attention = matches!(
                             event.kind,
                             frontdesk_services::EventKind::MessageReceived
@@ -78,6 +90,7 @@ pub async fn staff_events(
                 "conversation_id": event.conversation_id,
                 "message_id": event.message_id,
                 "attention": attention,
+                "alert": alert,
             });
             Some(Ok(SseEvent::default().event(kind).data(data.to_string())))
         }

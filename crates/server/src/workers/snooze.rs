@@ -11,9 +11,12 @@ use super::Shutdown;
 /// How often the scheduler looks for due work, and how often a standby instance tries to
 /// take the role over.
 const TICK: Duration = Duration::from_secs(5);
+/// How often overdue conversations are looked for and escalated to their department's lead.
+const ESCALATION_EVERY: Duration = Duration::from_secs(30);
 
 pub async fn run(services: Services, mut shutdown: Shutdown) {
     let mut lease = None;
+    let mut last_escalation: Option<std::time::Instant> = None;
     loop {
         if lease.is_none() {
             lease = match services.store.try_singleton("scheduler").await {
@@ -33,6 +36,12 @@ pub async fn run(services: Services, mut shutdown: Shutdown) {
             if held.still_held().await {
                 if let Err(e) = services.wake_snoozed().await {
                     tracing::warn!(error = %e, "could not reopen snoozed conversations");
+                }
+                if last_escalation.is_none_or(|at| at.elapsed() >= ESCALATION_EVERY) {
+                    last_escalation = Some(std::time::Instant::now());
+                    if let Err(e) = services.escalate_overdue(frontdesk_services::now()).await {
+                        tracing::warn!(error = %e, "could not escalate overdue conversations");
+                    }
                 }
             } else {
                 tracing::warn!("lost the scheduler role (database connection lost); will try to take it again");

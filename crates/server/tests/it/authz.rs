@@ -349,6 +349,32 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/admin/departments", "/admin/departments", Session, ADMIN_POST).form(&[("name", "Imaging")]),
         Case::new(Post, "/admin/departments/{id}", format!("/admin/departments/{dept}"), Session, ADMIN_POST)
             .form(&[("name", "Front Desk")]),
+        // ---- department hours and urgent phrases (web/admin_departments) ----
+        Case::new(
+            Get,
+            "/admin/departments/{id}/settings",
+            format!("/admin/departments/{dept}/settings"),
+            Session,
+            ADMIN_PAGE,
+        ),
+        Case::new(
+            Post,
+            "/admin/departments/{id}/settings",
+            format!("/admin/departments/{dept}/settings"),
+            Session,
+            ADMIN_POST,
+        )
+        .form(&[
+            ("hours_mon", "08:00-17:00"),
+            ("response_target_minutes", "30"),
+            ("staff_reply_quiet_minutes", "10"),
+            ("after_hours_text", "We are closed and will reply {eta}. Emergencies: call 911."),
+        ]),
+        Case::new(Get, "/admin/urgent-phrases", "/admin/urgent-phrases", Session, ADMIN_PAGE),
+        Case::new(Post, "/c/{id}/consent-review", format!("/c/{c}/consent-review"), Session, ACT_ON_CONVERSATION)
+            .form(&[("decision", "keep")]),
+        Case::new(Post, "/admin/urgent-phrases", "/admin/urgent-phrases", Session, ADMIN_POST)
+            .form(&[("phrases", "chest_pain: chest pain\nsuicidal: kill myself")]),
         Case::new(Get, "/admin/numbers", "/admin/numbers", Session, ADMIN_PAGE),
         Case::new(Post, "/admin/numbers", "/admin/numbers", Session, ADMIN_POST).form(&[
             ("number", "+12125550177"),
@@ -484,6 +510,10 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Get, "/sms-policy", "/api/v1/sms-policy", Api, API),
         Case::new(Put, "/sms-policy", "/api/v1/sms-policy", Api, API)
             .json(json!({"purpose": "Reminders.", "frequency": "Rarely.", "privacy": "Private."})),
+        Case::new(Get, "/departments", "/api/v1/departments", Api, API),
+        Case::new(Get, "/departments/{id}/settings", format!("/api/v1/departments/{dept}/settings"), Api, API),
+        Case::new(Put, "/departments/{id}/settings", format!("/api/v1/departments/{dept}/settings"), Api, API)
+            .json(json!({"response_target_minutes": 30, "after_hours_text": "Closed; we reply {eta}. Call 911."})),
         // ---- webhooks: a provider signature, nothing else, lets a request in ----
         Case::new(Post, "/twilio/messages", "/webhooks/twilio/messages", Webhook, WEBHOOK).form(&[
             ("MessageSid", "SM99999999999999999999999999999999"),
@@ -623,10 +653,15 @@ impl Site {
 
     /// A patient's text, signed as Twilio signs it.
     async fn inbound(&self, sid: &str, body: &str) {
+        self.inbound_from(sid, PATIENT, body).await
+    }
+
+    /// A text from `from`, signed as Twilio signs it.
+    pub(crate) async fn inbound_from(&self, sid: &str, from: &str, body: &str) {
         let params: Vec<(String, String)> = [
             ("MessageSid", sid),
             ("AccountSid", ACCOUNT_SID),
-            ("From", PATIENT),
+            ("From", from),
             ("To", PRACTICE),
             ("Body", body),
             ("NumMedia", "0"),
@@ -698,10 +733,11 @@ impl Site {
 
 /// (method, route) for every route the routers declare, `/api/v1` and `/webhooks` included.
 fn declared_routes() -> BTreeSet<(String, String)> {
-    let sources: [(&str, &str); 7] = [
+    let sources: [(&str, &str); 8] = [
         ("mod.rs", include_str!("../../src/web/mod.rs")),
         ("auth.rs", include_str!("../../src/web/auth.rs")),
         ("admin.rs", include_str!("../../src/web/admin.rs")),
+        ("admin_departments.rs", include_str!("../../src/web/admin_departments.rs")),
         ("dashboard/mod.rs", include_str!("../../src/web/dashboard/mod.rs")),
         ("simulator.rs", include_str!("../../src/web/simulator.rs")),
         ("routing.rs", include_str!("../../src/web/routing.rs")),

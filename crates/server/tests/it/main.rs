@@ -1,6 +1,7 @@
 //! End-to-end tests: the real app on 127.0.0.1:0, a temporary SQLite data directory, and a
 //! fake Twilio (and fakes of Telnyx and Bandwidth in `providers`). One binary, so the app crate is linked once.
 
+mod after_hours;
 mod api;
 mod auth;
 mod authz;

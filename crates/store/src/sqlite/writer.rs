@@ -25,6 +25,7 @@ use crate::common::*;
 use crate::vault::Vault;
 use crate::{MessageStatusChange, StoreError, StoreResult, WriteTx};
 
+mod department_settings;
 mod forms;
 mod triage;
 mod front_door;

@@ -102,6 +102,8 @@ pub struct ConversationView {
     pub patients: Vec<Opt>,
     pub patient: Option<PatientPanel>,
     pub opted_out: bool,
+    /// A text that may revoke consent waits for a person's decision.
+    pub consent_review: bool,
     pub consent: String,
     pub others: Vec<OtherLink>,
     pub templates: Vec<Opt>,
@@ -348,6 +350,7 @@ async fn build(
         patients,
         patient,
         opted_out: s.contact.opted_out,
+        consent_review: state.services.consent_review_open(c.id).await?,
         consent,
         others,
         templates: templates

@@ -38,6 +38,10 @@ pub struct Row {
     pub last_at: String,
     pub unread: i64,
     pub urgent: bool,
+    /// Waiting longer than the department's response-time target.
+    pub overdue: bool,
+    /// A text that may revoke consent waits for a person's decision.
+    pub consent_review: bool,
     pub assignee: String,
     pub mine: bool,
     pub department: String,
@@ -101,9 +105,12 @@ async fn load(state: &AppState, staff: &Staff, q: &InboxQuery) -> Result<InboxDa
         .collect();
     let now = frontdesk_services::now();
     let has_next = summaries.len() as u32 == INBOX_PAGE;
+    let overdue = services.overdue_flags(&summaries, now).await?;
+    let reviews = services.store.open_consent_reviews().await.map_err(frontdesk_services::ServiceError::from)?;
     let rows = summaries
         .iter()
-        .map(|s| {
+        .zip(overdue)
+        .map(|(s, overdue)| {
             let c = &s.conversation;
             Row {
                 id: c.id.to_string(),
@@ -117,6 +124,8 @@ async fn load(state: &AppState, staff: &Staff, q: &InboxQuery) -> Result<InboxDa
                 last_at: local_time(state, c.last_message_at),
                 unread: c.unread_count,
                 urgent: c.urgent,
+                overdue,
+                consent_review: reviews.contains(&c.id),
                 assignee: names.user(c.assignee_id),
                 mine: c.assignee_id == Some(staff.ctx.user.id),
                 department: names.department(c.department_id),
