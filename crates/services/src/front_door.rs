@@ -30,6 +30,8 @@ use frontdesk_domain::front_door::{
     request_received_text,
 };
 use frontdesk_domain::model::*;
+use frontdesk_domain::office_hours::eta_phrase;
+use frontdesk_domain::triage::TriageInput;
 use frontdesk_store::{PolicyVersion, StoreError};
 use hmac::{Hmac, Mac};
 use rand::RngCore as _;
@@ -510,8 +512,7 @@ impl Services {
             .cloned()
             .ok_or_else(|| ServiceError::Internal("the practice has no numbers to text from".into()))?;
         let providers = self.providers.kinds();
-        let practice = self.settings().name.clone();
-        let text = request_received_text(&first_name, &practice, &reason.label, None);
+        let practice = self.settings();
         let client = req.client.clone();
         let per_ip = i64::from(settings.per_ip_per_hour);
         let per_number = i64::from(settings.per_number_per_day);
@@ -543,6 +544,17 @@ impl Services {
                         (fresh, true)
                     }
                 };
+                if opened {
+                    // The routing rules see the reason and the patient's words, like a text's.
+                    let status = crate::triage::patient_status(tx, &contact, &conversation).await?;
+                    let input = TriageInput {
+                        text: &message,
+                        number: number.e164.as_str(),
+                        reason: Some(&reason.key),
+                        patient_status: status,
+                    };
+                    crate::triage::route_and_assign(tx, &mut conversation, &input, now).await?;
+                }
                 // The patient is waiting for a person from now on.
                 if conversation.waiting_since.is_none() {
                     conversation.waiting_since = Some(now);
@@ -591,6 +603,13 @@ impl Services {
                         tx.update_conversation(&conversation).await?;
                         RequestOutcome::Merged { conversation_id: conversation.id }
                     } else {
+                        // A promised time only where an admin set the hours of the department
+                        // the conversation was routed to; otherwise "soon".
+                        let hours = crate::after_hours::hours_in_tx(tx, &practice, conversation.department_id).await?;
+                        let eta = hours
+                            .configured
+                            .then(|| eta_phrase(&hours.hours, now, hours.settings.response_target_minutes));
+                        let text = request_received_text(&first_name, &practice.name, &reason.label, eta.as_deref());
                         let send = SendRequest {
                             conversation_id: conversation.id,
                             body: text,

@@ -19,8 +19,8 @@ use frontdesk_store::{Store, StoreError};
 use tokio::sync::Notify;
 
 pub mod accounts;
-pub mod assignment;
 pub mod after_hours;
+pub mod assignment;
 pub mod audit;
 pub mod consent_review;
 pub mod conversations;

@@ -206,7 +206,8 @@ pub(crate) async fn triage_inbound(
     Ok(())
 }
 
-async fn patient_status(
+/// What the rules know of who is texting: a linked patient record's status, if any.
+pub(crate) async fn patient_status(
     tx: &mut dyn WriteTx,
     contact: &Contact,
     conversation: &Conversation,

@@ -493,3 +493,42 @@ async fn the_settings_and_the_policy_are_managed_through_the_api() {
     assert!(start.to_string().contains("consent_basis"), "the consent basis is documented");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_reason_is_routed_by_the_rules_and_the_first_text_promises_the_departments_time() {
+    let app = TestApp::start().await;
+    let billing = app.services.add_department_as("Billing office", Actor::System, None).await.unwrap();
+    // Open around the clock, so whenever the test runs the promise is a time, not "soon".
+    let every_day = json!(["00:00-24:00"]);
+    let hours = json!({"mon": every_day, "tue": every_day, "wed": every_day, "thu": every_day,
+        "fri": every_day, "sat": every_day, "sun": every_day});
+    let path = format!("/api/v1/departments/{}/settings", billing.id);
+    let (_, mut settings) = app.api_get(&path).await;
+    settings["hours"] = hours;
+    settings["response_target_minutes"] = json!(30);
+    let r = app.http.put(app.url(&path)).bearer_auth(&app.token).json(&settings).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let rules = json!({"rules": [{"name": "Web billing", "reason": "billing", "department_id": billing.id}]});
+    let r = app.http.put(app.url("/api/v1/routing-rules")).bearer_auth(&app.token).json(&rules).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    let answer = submit(&app, "198.51.100.40", &request("Ana", "(212) 736-5140")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    wait_sends(&app, 1).await;
+    let texts = sent(&app);
+    let text = &texts[0].1;
+    assert!(text.contains("a team member will text you here by "), "a time is promised: {text}");
+    assert!(!text.contains(" soon."), "{text}");
+
+    let conversations = app.conversations().await;
+    let id: uuid::Uuid = conversations[0]["id"].as_str().unwrap().parse().unwrap();
+    let summary = app.services.store.conversation_summary(id).await.unwrap().unwrap();
+    assert_eq!(summary.conversation.department_id, Some(billing.id), "routed by the form's reason");
+    let notes = app.services.store.thread_notes(summary.thread.id).await.unwrap();
+    assert!(
+        notes.iter().any(|n| n.body.starts_with("Routing: ") && n.body.contains("Web billing")),
+        "the decision is shown with its reason: {:?}",
+        notes.iter().map(|n| n.body.clone()).collect::<Vec<_>>()
+    );
+    app.stop().await;
+}

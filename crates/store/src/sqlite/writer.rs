@@ -27,8 +27,8 @@ use crate::{MessageStatusChange, StoreError, StoreResult, WriteTx};
 
 mod department_settings;
 mod forms;
-mod triage;
 mod front_door;
+mod triage;
 
 /// Most closures committed together. Bounds the time one batch holds the write lock and the
 /// work lost to a failed commit, while being far above what a busy practice queues.
