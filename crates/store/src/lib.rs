@@ -25,6 +25,7 @@ use uuid::Uuid;
 use frontdesk_domain::model::*;
 use frontdesk_domain::{E164, MessageStatus};
 
+pub mod audit;
 mod common;
 pub mod copy;
 pub mod forms;
@@ -32,6 +33,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod vault;
 
+pub use audit::{AuditReads, AuditWrites};
 pub use forms::{FormReads, FormWrites};
 pub use vault::{MasterKey, Vault};
 
@@ -92,7 +94,7 @@ pub struct MessageStatusChange {
 /// closure's transaction. Methods named `*_for_update` lock the row (PostgreSQL) so
 /// concurrent writers serialise on it; on SQLite all writes are serial anyway.
 #[async_trait]
-pub trait WriteTx: FormWrites + Send {
+pub trait WriteTx: FormWrites + AuditWrites + Send {
     /// Records that a provider message id has been seen. Returns `false` if it already had
     /// been (a duplicate delivery), `true` the first time.
     async fn claim_provider_receipt(
@@ -246,7 +248,7 @@ pub struct ConversationQuery {
 }
 
 #[async_trait]
-pub trait Store: FormReads + Send + Sync {
+pub trait Store: FormReads + AuditReads + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
