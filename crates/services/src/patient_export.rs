@@ -292,3 +292,35 @@ fn transcript(r: &PatientRecord, tz: chrono_tz::Tz) -> String {
     }
     out
 }
+
+/// What the patient's records page shows.
+#[derive(Debug, Clone)]
+pub struct PatientRecordsView {
+    pub patient: Patient,
+    pub hold: Option<frontdesk_store::audit::LegalHold>,
+    pub conversations: usize,
+}
+
+impl Services {
+    /// The patient's records page (legal hold, export) for admins and auditors; the view is
+    /// audited (`patient.view`).
+    pub async fn patient_records(
+        &self,
+        reader: Reader<'_>,
+        patient_id: PatientId,
+        ip: Option<String>,
+    ) -> Result<PatientRecordsView, ServiceError> {
+        reader.require_records_access()?;
+        let patient = self
+            .store
+            .patient_by_id(patient_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("patient {patient_id}")))?;
+        let hold = self.store.legal_hold(patient_id).await?;
+        let conversations = self.store.patient_conversations(patient_id).await?.len();
+        let entry =
+            audit::entry(&reader.actor(), "patient.view", Some(format!("patient:{patient_id}")), ip, crate::now());
+        frontdesk_store::write(&*self.store, move |tx| Box::pin(async move { tx.insert_audit(&entry).await })).await?;
+        Ok(PatientRecordsView { patient, hold, conversations })
+    }
+}

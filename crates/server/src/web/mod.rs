@@ -14,6 +14,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 pub mod admin;
 pub mod api;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod error;
@@ -65,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/{id}", get(api::get_message))
         .route("/patients", get(api::list_patients).post(api::create_patient))
         .route("/patients/{id}", get(api::get_patient))
+        .route("/patients/{id}/export", get(audit::api_patient_export))
+        .route("/audit", get(audit::api_audit))
         .route("/events", get(sse::events))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))
@@ -83,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(dashboard::routes())
         .merge(admin::routes())
+        .merge(audit::routes())
         .merge(patient_forms::staff_routes())
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));
 
