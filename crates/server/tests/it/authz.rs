@@ -246,6 +246,8 @@ const READ_CONVERSATION: [Expect; 5] = [SignIn, Allowed, NotFound, Allowed, Allo
 const ACT_ON_CONVERSATION: [Expect; 5] = [Forbidden, Forbidden, NotFound, Allowed, Allowed];
 const ADMIN_PAGE: [Expect; 5] = [SignIn, Forbidden, Forbidden, Forbidden, Allowed];
 const ADMIN_POST: [Expect; 5] = [Forbidden, Forbidden, Forbidden, Forbidden, Allowed];
+/// The audit log and patients' records: admins and auditors only.
+const RECORDS_PAGE: [Expect; 5] = [SignIn, Allowed, Forbidden, Forbidden, Allowed];
 const PUBLIC: [Expect; 5] = [Allowed; 5];
 const API: [Expect; 5] = [Unauthorized; 5];
 const WEBHOOK: [Expect; 5] = [Forbidden; 5];
@@ -373,6 +375,13 @@ fn table(ids: &Ids) -> Vec<Case> {
             ("phi_guard", "warn"),
             ("time_zone", "America/New_York"),
         ]),
+        // ---- the audit log and patients' records (web/audit) ----
+        Case::new(Get, "/audit", "/audit?action=conversation.view", Session, RECORDS_PAGE),
+        Case::new(Get, "/audit.csv", "/audit.csv", Session, RECORDS_PAGE),
+        Case::new(Get, "/patients/{id}/records", format!("/patients/{}/records", ids.patient), Session, RECORDS_PAGE),
+        Case::new(Get, "/patients/{id}/export", format!("/patients/{}/export", ids.patient), Session, RECORDS_PAGE),
+        Case::new(Post, "/patients/{id}/hold", format!("/patients/{}/hold", ids.patient), Session, ADMIN_POST)
+            .form(&[("op", "set"), ("reason", "Records request pending")]),
         // ---- operations, assets, documentation ----
         Case::new(Get, "/healthz", "/healthz", Public, PUBLIC),
         Case::new(Get, "/readyz", "/readyz", Public, PUBLIC),
@@ -395,6 +404,8 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/patients", "/api/v1/patients", Api, API).json(json!({"first_name": "A", "last_name": "B"})),
         Case::new(Get, "/patients/{id}", format!("/api/v1/patients/{}", ids.patient), Api, API),
         Case::new(Get, "/events", "/api/v1/events", Api, API).stream(),
+        Case::new(Get, "/audit", "/api/v1/audit", Api, API),
+        Case::new(Get, "/patients/{id}/export", format!("/api/v1/patients/{}/export", ids.patient), Api, API),
         // ---- webhooks: a provider signature, nothing else, lets a request in ----
         Case::new(Post, "/twilio/messages", "/webhooks/twilio/messages", Webhook, WEBHOOK).form(&[
             ("MessageSid", "SM99999999999999999999999999999999"),
@@ -608,12 +619,13 @@ impl Site {
 
 /// (method, route) for every route the routers declare, `/api/v1` and `/webhooks` included.
 fn declared_routes() -> BTreeSet<(String, String)> {
-    let sources: [(&str, &str); 5] = [
+    let sources: [(&str, &str); 6] = [
         ("mod.rs", include_str!("../../src/web/mod.rs")),
         ("auth.rs", include_str!("../../src/web/auth.rs")),
         ("admin.rs", include_str!("../../src/web/admin.rs")),
         ("dashboard/mod.rs", include_str!("../../src/web/dashboard/mod.rs")),
         ("simulator.rs", include_str!("../../src/web/simulator.rs")),
+        ("audit.rs", include_str!("../../src/web/audit.rs")),
     ];
     let mut out = BTreeSet::new();
     for (file, text) in sources {

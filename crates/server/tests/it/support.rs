@@ -183,6 +183,8 @@ pub struct TestApp {
     pub token: String,
     pub twilio: FakeTwilio,
     pub data_dir: TempDir,
+    /// The running app's use cases (to create staff accounts, read the store).
+    pub services: frontdesk_services::Services,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
@@ -310,7 +312,16 @@ impl TestApp {
         if let Some(shared) = &options.shared {
             shared.mark_populated();
         }
-        TestApp { base, http: reqwest::Client::new(), token, twilio, data_dir, stop: Some(stop), handle: Some(handle) }
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            token,
+            twilio,
+            data_dir,
+            services,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
     }
 
     /// Ends the server abruptly, as a crash would: nothing is finished or handed over.
