@@ -2,6 +2,7 @@
 //! fake Twilio (and fakes of Telnyx and Bandwidth in `providers`). One binary, so the app crate is linked once.
 
 mod api;
+mod audit;
 mod auth;
 mod authz;
 mod cluster;
