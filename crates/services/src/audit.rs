@@ -228,3 +228,46 @@ pub fn csv_field(value: &str) -> String {
         if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
     if guarded.contains([',', '"', '\n', '\r']) { format!("\"{}\"", guarded.replace('"', "\"\"")) } else { guarded }
 }
+
+// ---- reads through the API that leave a trace ----------------------------------------------
+
+impl Services {
+    /// One patient, read by `actor` (`patient.view`).
+    pub async fn view_patient(
+        &self,
+        id: uuid::Uuid,
+        actor: Actor,
+        ip: Option<String>,
+    ) -> Result<frontdesk_domain::model::Patient, ServiceError> {
+        let patient =
+            self.store.patient_by_id(id).await?.ok_or_else(|| ServiceError::NotFound(format!("patient {id}")))?;
+        self.audit_now(actor, "patient.view", Some(format!("patient:{id}")), ip).await?;
+        Ok(patient)
+    }
+
+    /// A page of the patient directory, read by `actor` (`patient.list`).
+    pub async fn list_patients_as(
+        &self,
+        limit: u32,
+        offset: u32,
+        actor: Actor,
+        ip: Option<String>,
+    ) -> Result<Vec<frontdesk_domain::model::Patient>, ServiceError> {
+        let patients = self.store.list_patients(limit, offset).await?;
+        self.audit_now(actor, "patient.list", None, ip).await?;
+        Ok(patients)
+    }
+
+    /// One message, read by `actor` (`message.view`).
+    pub async fn view_message(
+        &self,
+        id: uuid::Uuid,
+        actor: Actor,
+        ip: Option<String>,
+    ) -> Result<frontdesk_domain::model::Message, ServiceError> {
+        let message =
+            self.store.message_by_id(id).await?.ok_or_else(|| ServiceError::NotFound(format!("message {id}")))?;
+        self.audit_now(actor, "message.view", Some(format!("message:{id}")), ip).await?;
+        Ok(message)
+    }
+}

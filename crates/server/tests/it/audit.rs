@@ -209,6 +209,12 @@ async fn patient_export_and_legal_hold_against_retention() {
         .await;
     assert_eq!(status, 201, "{patient}");
     let patient_id = patient["id"].as_str().unwrap().to_string();
+    // Reading a patient or a message through the API leaves a trace naming the token.
+    assert_eq!(app.api_get(&format!("/api/v1/patients/{patient_id}")).await.0, 200);
+    let views = entries(&app, "patient.view").await;
+    assert!(views[0].actor.starts_with("token:") && views[0].target == Some(format!("patient:{patient_id}")));
+    assert_eq!(app.api_get("/api/v1/patients").await.0, 200);
+    assert_eq!(entries(&app, "patient.list").await.len(), 1);
     assert_eq!(app.inbound("SM000000000000000000000000000b0001", PATIENT, "Is my refill ready?").await.status(), 200);
     assert_eq!(app.inbound("SM000000000000000000000000000b0002", OTHER, "Someone else entirely").await.status(), 200);
     let conversations = app.conversations().await;
@@ -218,6 +224,9 @@ async fn patient_export_and_legal_hold_against_retention() {
         .api_post(&format!("/api/v1/conversations/{ours}/messages"), json!({"body": "Yes, pick it up after 2pm."}))
         .await;
     assert_eq!(status, 201, "{reply}");
+    let reply_id = reply["id"].as_str().unwrap();
+    assert_eq!(app.api_get(&format!("/api/v1/messages/{reply_id}")).await.0, 200);
+    assert_eq!(entries(&app, "message.view").await[0].target, Some(format!("message:{reply_id}")));
     assert_eq!(app.inbound("SM000000000000000000000000000b0003", PATIENT, "STOP").await.status(), 200);
 
     // The export, for an admin (and an auditor), refused to staff.
