@@ -418,3 +418,43 @@ async fn purge_keeps_held_and_recent(h: Harness) {
     assert!(cleared);
     assert_eq!(purge(PurgeKind::Messages).await, 2, "the other old one and the formerly held one");
 }
+
+/// A database that already had audit entries when migration 0010 arrived: they become a
+/// genesis boundary (counted in the head, not hashed); new entries chain after them, and
+/// removing one of the old entries is still noticed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn entries_from_before_the_chain_are_a_counted_boundary() {
+    use std::str::FromStr as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let migrations = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"));
+    let migrator = sqlx::migrate::Migrator::new(migrations).await.unwrap();
+    migrator.run_to(9, &pool).await.unwrap();
+    for i in 0..2u8 {
+        sqlx::query("INSERT INTO audit_events (id, at, actor, action) VALUES ($1, $2, 'system', 'legacy')")
+            .bind(uuid::Uuid::from_u128(u128::from(i) + 1))
+            .bind(i64::from(i))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+
+    let key = frontdesk_store::MasterKey::generate();
+    let store = frontdesk_store::connect(&url, Arc::new(frontdesk_store::Vault::new(&key))).await.unwrap();
+    let head = store.audit_head().await.unwrap().unwrap();
+    assert_eq!((head.seq, head.unchained), (0, 2));
+    write_events(&store, 3).await;
+    let report = verify(&store).await;
+    assert_eq!((report.checked, report.unchained, report.problem), (3, 2, None));
+
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE action = 'legacy' AND at = 0")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let problem = verify(&store).await.problem.expect("a problem").to_string();
+    assert!(problem.contains("deleted: 1 of the 2 entries older than the chain"), "{problem}");
+}
