@@ -48,6 +48,8 @@ struct Row {
     actor: String,
     action: String,
     target: String,
+    /// `/patients/{id}/records` when the entry is about a patient.
+    records: Option<String>,
     ip: String,
     detail: String,
 }
@@ -111,6 +113,12 @@ fn row(state: &AppState, r: AuditRow) -> Row {
             None => r.actor,
         },
         action: r.action,
+        records: r
+            .target
+            .as_deref()
+            .and_then(|t| t.strip_prefix("patient:"))
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .map(|id| format!("/patients/{id}/records")),
         target: r.target.unwrap_or_default(),
         ip: r.ip.unwrap_or_default(),
         detail: r.detail.unwrap_or_default(),

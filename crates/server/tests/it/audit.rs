@@ -273,6 +273,9 @@ async fn patient_export_and_legal_hold_against_retention() {
     assert_eq!(r.status(), 422, "a hold needs a reason");
     let r = post_form(&app, &admin, &hold, &[("op", "set"), ("reason", "Malpractice claim 2026-14")]).await;
     assert_eq!(r.status(), 303);
+    // The log links entries about a patient to their records page.
+    let log = get(&app, &auditor, "/audit?action=patient.hold.set").await.text().await.unwrap();
+    assert!(log.contains(&format!("href=\"/patients/{patient_id}/records\"")), "{log}");
     let html = get(&app, &auditor, &format!("/patients/{patient_id}/records")).await.text().await.unwrap();
     assert!(html.contains("On hold since") && html.contains("Malpractice claim 2026-14"), "{html}");
     assert_eq!(entries(&app, "patient.hold.set").await[0].actor, format!("user:{}", admin.user_id));
