@@ -13,6 +13,8 @@ use frontdesk_server::{Settings, logging};
 use frontdesk_services::audit::Actor;
 use frontdesk_services::numbers::NewNumber;
 
+mod audit_verify;
+
 #[derive(Parser)]
 #[command(name = "frontdesk", version, about = "Two-way SMS for medical practices")]
 struct Cli {
@@ -63,6 +65,18 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain of the audit log; exits non-zero naming the first altered,
+    /// inserted or deleted entry.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -203,6 +217,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Db { command: DbCommand::Copy { from, to, dry_run, batch_size } } => {
             db_copy(&from, &to, dry_run, batch_size).await
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let core = Core::open(&load()?).await?;
+            audit_verify::run(&*core.services.store).await
         }
     }
 }

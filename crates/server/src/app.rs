@@ -113,6 +113,14 @@ impl Core {
             lockout: chrono::TimeDelta::minutes(i64::from(s.lockout_minutes)),
             require_totp_for_admins: s.require_totp_for_admins,
         };
+        let r = &settings.retention;
+        services.retention = frontdesk_services::retention::RetentionPolicy {
+            messages_days: r.messages_days,
+            media_days: r.media_days,
+            forms_days: r.forms_days,
+            batch_size: r.batch_size.clamp(1, 10_000),
+            ..Default::default()
+        };
         services.load_stored_settings().await.context("could not read the stored practice settings")?;
         Ok(Core { services, key_source, simulator })
     }
@@ -254,7 +262,8 @@ impl App {
         );
         workers.spawn(dispatcher.run(stop_rx.clone()));
         workers.spawn(gauges::run(self.services.clone(), stop_rx.clone()));
-        workers.spawn(snooze::run(self.services.clone(), stop_rx.clone()));
+        let retention_every = Duration::from_secs(u64::from(self.settings.retention.interval_minutes.max(1)) * 60);
+        workers.spawn(snooze::run(self.services.clone(), retention_every, stop_rx.clone()));
         workers.spawn(event_relay::run(self.services.clone(), stop_rx.clone()));
         if let Some(mut reports) = self.simulator_reports.take() {
             let services = self.services.clone();

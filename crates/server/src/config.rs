@@ -32,6 +32,34 @@ pub struct Settings {
     pub simulator: SimulatorConfig,
     pub dispatcher: DispatcherConfig,
     pub sessions: SessionsConfig,
+    pub retention: RetentionConfig,
+}
+
+/// `[retention]`: days to keep each kind of record; absent keeps it forever (the default).
+/// The scheduler purges in batches; a legal hold on a patient keeps theirs. The audit log is
+/// always kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub messages_days: Option<u32>,
+    pub media_days: Option<u32>,
+    pub forms_days: Option<u32>,
+    /// Rows removed per transaction.
+    pub batch_size: u32,
+    /// Minutes between purge runs.
+    pub interval_minutes: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            messages_days: None,
+            media_days: None,
+            forms_days: None,
+            batch_size: 500,
+            interval_minutes: 60,
+        }
+    }
 }
 
 /// Staff sign-in (HIPAA automatic logoff and lockout).
@@ -119,6 +147,7 @@ impl std::fmt::Debug for Settings {
             .field("simulator", &self.simulator)
             .field("dispatcher", &self.dispatcher)
             .field("sessions", &self.sessions)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -228,6 +257,7 @@ impl Default for Settings {
             simulator: SimulatorConfig::default(),
             dispatcher: DispatcherConfig::default(),
             sessions: SessionsConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }

@@ -34,7 +34,9 @@ pub mod inbound;
 pub mod inbox;
 pub mod numbers;
 pub mod outbound;
+pub mod patient_export;
 pub mod patients;
+pub mod retention;
 pub mod search;
 pub mod sessions;
 pub mod status;
@@ -150,6 +152,8 @@ pub struct Services {
     /// Woken when an outbox job is committed, so the dispatcher need not poll fast.
     pub outbox_signal: Arc<Notify>,
     pub retry: delivery::RetryPolicy,
+    /// What the scheduler purges (default: keep everything).
+    pub retention: retention::RetentionPolicy,
     numbers: numbers::NumberCache,
 }
 
@@ -163,6 +167,7 @@ impl Services {
             session_policy: sessions::SessionPolicy::default(),
             outbox_signal: Arc::new(Notify::new()),
             retry: delivery::RetryPolicy::default(),
+            retention: retention::RetentionPolicy::default(),
             numbers: numbers::NumberCache::default(),
         }
     }

@@ -18,6 +18,7 @@ use frontdesk_domain::model::{MediaRef, Patient};
 use crate::vault::{Vault, aad};
 use crate::{StoreError, StoreResult};
 
+pub(crate) mod audit;
 pub(crate) mod forms;
 pub(crate) mod front_door;
 mod staff_reads;
@@ -420,12 +421,6 @@ pub(crate) mod sql {
 
     pub(crate) const LINK_CONTACT_PATIENT: &str =
         "INSERT INTO contact_patients (contact_id, patient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-
-    pub(crate) const INSERT_AUDIT: &str = concat!(
-        "INSERT INTO audit_events (",
-        audit_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
-    );
 }
 
 /// Claims due outbox jobs; `$sl` is the backend's row-locking clause (empty on SQLite).
@@ -1027,6 +1022,7 @@ macro_rules! define_backend {
             crate::common::staff_reads!();
             crate::common::forms::form_reads!();
             crate::common::front_door::front_door_reads!();
+            crate::common::audit::audit_reads!();
 
             crate::common::sqlx_write_queries!($wkind $(($($wargs)*))? ; skip_locked: $sl);
         }
@@ -1034,6 +1030,7 @@ macro_rules! define_backend {
         crate::common::sqlx_write_tx!($wkind $(($($wargs)*))?);
         crate::common::forms::form_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
         crate::common::front_door::front_door_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
+        crate::common::audit::audit_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
 
         #[async_trait::async_trait]
         impl crate::Store for $store {
@@ -1812,25 +1809,6 @@ macro_rules! sqlx_write_queries {
             Ok(())
         }
 
-        // ---- audit ----------------------------------------------------------------------
-
-        pub(crate) async fn insert_audit<'e, E>(ex: E, a: &AuditEvent) -> StoreResult<()>
-        where
-            E: sqlx::Executor<'e, Database = Db>,
-        {
-            let res = sqlx::query(crate::common::sql::INSERT_AUDIT)
-                .bind(a.id)
-                .bind(ms(a.at))
-                .bind(a.actor.as_str())
-                .bind(a.action.as_str())
-                .bind(a.target.as_deref())
-                .bind(a.ip.as_deref())
-                .bind(a.detail.as_deref())
-                .execute(ex)
-                .await
-                .map_err(db_err)?;
-            inserted(res, "an audit event with this id")
-        }
     };
 }
 
@@ -2039,7 +2017,10 @@ macro_rules! sqlx_write_tx {
             }
 
             async fn insert_audit(&mut self, event: &frontdesk_domain::model::AuditEvent) -> crate::StoreResult<()> {
-                q::insert_audit(self.parts().0, event).await
+                // Chained just before COMMIT (see `PgTx::append_audit`), so the chain's head
+                // is locked for as short a time as possible.
+                self.defer_audit(event);
+                Ok(())
             }
 
             async fn update_user(&mut self, user: &frontdesk_domain::model::User) -> crate::StoreResult<()> {

@@ -227,7 +227,16 @@ pub const TABLES: &[Table] = &[
             ("target", K::OptText),
             ("ip", K::OptText),
             ("detail", K::OptText),
+            // The chain is copied verbatim: the same master key verifies it on the target.
+            ("seq", K::OptInt),
+            ("prev_hash", K::OptText),
+            ("hash", K::OptText),
         ],
+    },
+    Table {
+        name: "audit_head",
+        key: &["id"],
+        columns: &[("id", K::Int), ("seq", K::Int), ("hash", K::Text), ("unchained", K::Int)],
     },
     Table {
         name: "user_departments",
@@ -322,6 +331,11 @@ pub const TABLES: &[Table] = &[
         name: "form_files",
         key: &["id"],
         columns: &[("id", K::Uuid), ("submission_id", K::Uuid), ("content_type", K::Text), ("bytes", K::Bytes)],
+    },
+    Table {
+        name: "legal_holds",
+        key: &["patient_id"],
+        columns: &[("patient_id", K::Uuid), ("reason", K::Text), ("set_by", K::Text), ("set_at", K::Int)],
     },
     Table {
         name: "throttle_hits",

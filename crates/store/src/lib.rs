@@ -25,6 +25,7 @@ use uuid::Uuid;
 use frontdesk_domain::model::*;
 use frontdesk_domain::{E164, MessageStatus};
 
+pub mod audit;
 mod common;
 pub mod copy;
 pub mod department_settings;
@@ -36,6 +37,7 @@ pub mod triage;
 pub mod vault;
 
 pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites, WaitingConversation};
+pub use audit::{AuditReads, AuditWrites};
 pub use forms::{FormReads, FormWrites};
 pub use front_door::{FrontDoorReads, FrontDoorWrites, PolicyVersion};
 pub use triage::{TriageReads, TriageWrites};
@@ -98,7 +100,7 @@ pub struct MessageStatusChange {
 /// closure's transaction. Methods named `*_for_update` lock the row (PostgreSQL) so
 /// concurrent writers serialise on it; on SQLite all writes are serial anyway.
 #[async_trait]
-pub trait WriteTx: FormWrites + FrontDoorWrites + TriageWrites + DepartmentSettingsWrites + Send {
+pub trait WriteTx: FormWrites + FrontDoorWrites + TriageWrites + DepartmentSettingsWrites + AuditWrites + Send {
     /// Records that a provider message id has been seen. Returns `false` if it already had
     /// been (a duplicate delivery), `true` the first time.
     async fn claim_provider_receipt(
@@ -252,7 +254,7 @@ pub struct ConversationQuery {
 }
 
 #[async_trait]
-pub trait Store: FormReads + FrontDoorReads + TriageReads + DepartmentSettingsReads + Send + Sync {
+pub trait Store: FormReads + FrontDoorReads + TriageReads + DepartmentSettingsReads + AuditReads + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -48,11 +48,41 @@ type Output = Box<dyn Any + Send>;
 pub(crate) struct PgTx {
     tx: Transaction<'static, Postgres>,
     vault: Arc<Vault>,
+    /// Audit entries to chain just before COMMIT.
+    audit: Vec<frontdesk_domain::model::AuditEvent>,
 }
 
 impl PgTx {
     fn parts(&mut self) -> (&mut PgConnection, &Vault) {
         (&mut self.tx, &self.vault)
+    }
+
+    fn defer_audit(&mut self, event: &frontdesk_domain::model::AuditEvent) {
+        self.audit.push(event.clone());
+    }
+
+    /// Chains the transaction's audit entries: locks the one-row head (`DO UPDATE` takes the
+    /// row lock, held to COMMIT), inserts the entries after it and moves it. Done last, so
+    /// concurrent transactions wait on each other only for these few statements and COMMIT.
+    async fn append_audit(&mut self) -> StoreResult<()> {
+        if self.audit.is_empty() {
+            return Ok(());
+        }
+        let events = std::mem::take(&mut self.audit);
+        let (seq, hash): (i64, String) = sqlx::query_as(crate::common::audit::LOCK_HEAD)
+            .bind(crate::audit::GENESIS_HASH)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        let statements = crate::common::audit::append(&self.vault, (seq, hash), &events);
+        let last = statements.len() - 1;
+        for (i, s) in statements.iter().enumerate() {
+            let n = q::exec_statement(&mut *self.tx, s).await?;
+            if i < last && n != 1 {
+                return Err(StoreError::Conflict("an audit event with this id".into()));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -112,10 +142,14 @@ impl PgStore {
 
     async fn do_write(&self, op: WriteOp) -> StoreResult<Output> {
         let tx = self.pool.begin().await.map_err(db_err)?;
-        let mut ptx = PgTx { tx, vault: self.vault.clone() };
+        let mut ptx = PgTx { tx, vault: self.vault.clone(), audit: Vec::new() };
         let result = match AssertUnwindSafe(op(&mut ptx)).catch_unwind().await {
             Ok(result) => result,
             Err(panic) => Err(StoreError::Other(panic_message(panic.as_ref()))),
+        };
+        let result = match result {
+            Ok(out) => ptx.append_audit().await.map(|()| out),
+            Err(e) => Err(e),
         };
         match result {
             Ok(out) => {

@@ -85,6 +85,7 @@ pub struct Vault {
     key_id: u32,
     cipher: XChaCha20Poly1305,
     index_key: [u8; 32],
+    audit_key: [u8; 32],
 }
 
 impl fmt::Debug for Vault {
@@ -106,7 +107,9 @@ impl Vault {
         let data_key = derive(&master.0, "frontdesk data key v1");
         let index_key = derive(&master.0, "frontdesk blind index key v1");
         let id_bytes = derive(&master.0, "frontdesk key id v1");
+        let audit_key = derive(&master.0, "frontdesk audit chain key v1");
         Vault {
+            audit_key,
             key_id: u32::from_be_bytes([id_bytes[0], id_bytes[1], id_bytes[2], id_bytes[3]]),
             cipher: XChaCha20Poly1305::new((&data_key).into()),
             index_key,
@@ -178,6 +181,14 @@ impl Vault {
         // The separator keeps ("ab", "c") and ("a", "bc") apart.
         mac.update(&[0]);
         mac.update(value.as_bytes());
+        to_hex(&mac.finalize().into_bytes())
+    }
+
+    /// HMAC-SHA256 of `message` under the audit chain's own derived key (lowercase hex): the
+    /// database alone cannot recompute a chain link.
+    pub fn audit_mac(&self, message: &[u8]) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.audit_key).expect("HMAC accepts keys of any length");
+        mac.update(message);
         to_hex(&mac.finalize().into_bytes())
     }
 }

@@ -191,6 +191,13 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
             let contact = tx.upsert_contact(p.phone.as_ref().unwrap(), t(5)).await?;
             tx.insert_patient(&p).await?;
             tx.link_contact_patient(contact.id, p.id).await?;
+            tx.set_legal_hold(&frontdesk_store::audit::LegalHold {
+                patient_id: p.id,
+                reason: "records request".into(),
+                set_by: format!("user:{}", a.id),
+                set_at: t(6),
+            })
+            .await?;
             tx.insert_consent_event(&ConsentEvent {
                 id: new_id(),
                 contact_id: contact.id,
@@ -429,6 +436,9 @@ async fn assert_reads_back(s: &Arc<dyn Store>, src: &Arc<dyn Store>, f: &Fixture
     assert_eq!(s.list_templates().await.unwrap(), src.list_templates().await.unwrap());
     assert_eq!(s.setting("quiet_hours").await.unwrap().as_deref(), Some(r#"{"start":"20:00","end":"08:00"}"#));
     assert_eq!(s.list_audit(10).await.unwrap(), src.list_audit(10).await.unwrap());
+    // The audit chain was copied verbatim and still verifies under the same master key.
+    let chain = frontdesk_store::audit::verify_chain(&**s, &mut |_, _| {}).await.unwrap();
+    assert_eq!((chain.checked, chain.problem), (1, None));
 
     // The provider receipt came along: the same delivery is still a duplicate.
     let dup =

@@ -454,15 +454,11 @@ pub async fn start_conversation(
     responses((status = 200, body = MessageView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_message(
     State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<MessageView>, ApiError> {
-    let message = state
-        .services
-        .store
-        .message_by_id(id)
-        .await
-        .map_err(frontdesk_services::ServiceError::from)?
-        .ok_or_else(|| ApiError::not_found("message"))?;
+    let message = state.services.view_message(id, principal.actor(), client_ip(&headers)).await?;
     Ok(Json(message.into()))
 }
 
@@ -470,14 +466,14 @@ pub async fn get_message(
     responses((status = 200, body = PatientList), (status = 401, body = ErrorBody)))]
 pub async fn list_patients(
     State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<PatientList>, ApiError> {
     let rows = state
         .services
-        .store
-        .list_patients(limit(page.limit)?, page.offset.unwrap_or(0))
-        .await
-        .map_err(frontdesk_services::ServiceError::from)?;
+        .list_patients_as(limit(page.limit)?, page.offset.unwrap_or(0), principal.actor(), client_ip(&headers))
+        .await?;
     Ok(Json(PatientList { patients: rows.into_iter().map(PatientView::from).collect() }))
 }
 
@@ -485,15 +481,11 @@ pub async fn list_patients(
     responses((status = 200, body = PatientView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_patient(
     State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<PatientView>, ApiError> {
-    let patient = state
-        .services
-        .store
-        .patient_by_id(id)
-        .await
-        .map_err(frontdesk_services::ServiceError::from)?
-        .ok_or_else(|| ApiError::not_found("patient"))?;
+    let patient = state.services.view_patient(id, principal.actor(), client_ip(&headers)).await?;
     Ok(Json(patient.into()))
 }
 
@@ -539,7 +531,8 @@ pub async fn not_found() -> ApiError {
         super::routing_api::get_rules, super::routing_api::put_rules,
         super::front_door::api_settings, super::front_door::api_save_settings, super::front_door::api_policy, super::front_door::api_save_policy,
         super::admin_departments::api_list_departments, super::admin_departments::api_get_settings,
-        super::admin_departments::api_put_settings),
+        super::admin_departments::api_put_settings,
+        super::audit::api_audit, super::audit::api_patient_export),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

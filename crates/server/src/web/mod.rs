@@ -17,6 +17,7 @@ pub mod admin;
 pub mod admin_departments;
 pub mod api;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod error;
@@ -72,6 +73,8 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/{id}", get(api::get_message))
         .route("/patients", get(api::list_patients).post(api::create_patient))
         .route("/patients/{id}", get(api::get_patient))
+        .route("/patients/{id}/export", get(audit::api_patient_export))
+        .route("/audit", get(audit::api_audit))
         .route("/events", get(sse::events))
         .route("/routing-rules", get(routing_api::get_rules).put(routing_api::put_rules))
         .route("/front-door", get(front_door::api_settings).put(front_door::api_save_settings))
@@ -97,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(routing::routes())
         .merge(admin_departments::routes())
+        .merge(audit::routes())
         .merge(patient_forms::staff_routes())
         .merge(front_door::staff_routes())
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));

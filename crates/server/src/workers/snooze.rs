@@ -1,5 +1,5 @@
 //! The scheduler: reopens snoozed conversations when their time comes, so they return to
-//! the inbox. With several instances only one runs it (a store singleton; PostgreSQL: an
+//! the inbox, and runs the retention purge every `retention_every` (when configured). With several instances only one runs it (a store singleton; PostgreSQL: an
 //! advisory lock), and another takes over within a few seconds when that one dies.
 
 use std::time::Duration;
@@ -14,9 +14,10 @@ const TICK: Duration = Duration::from_secs(5);
 /// How often overdue conversations are looked for and escalated to their department's lead.
 const ESCALATION_EVERY: Duration = Duration::from_secs(30);
 
-pub async fn run(services: Services, mut shutdown: Shutdown) {
+pub async fn run(services: Services, retention_every: Duration, mut shutdown: Shutdown) {
     let mut lease = None;
     let mut last_escalation: Option<std::time::Instant> = None;
+    let mut last_purge: Option<std::time::Instant> = None;
     loop {
         if lease.is_none() {
             lease = match services.store.try_singleton("scheduler").await {
@@ -41,6 +42,13 @@ pub async fn run(services: Services, mut shutdown: Shutdown) {
                     last_escalation = Some(std::time::Instant::now());
                     if let Err(e) = services.escalate_overdue(frontdesk_services::now()).await {
                         tracing::warn!(error = %e, "could not escalate overdue conversations");
+                    }
+                }
+                let policy = services.retention;
+                if !policy.keeps_everything() && last_purge.is_none_or(|t| t.elapsed() >= retention_every) {
+                    last_purge = Some(std::time::Instant::now());
+                    if let Err(e) = services.purge_expired(&policy, frontdesk_services::now()).await {
+                        tracing::warn!(error = %e, "the retention purge failed; it runs again later");
                     }
                 }
             } else {

@@ -247,6 +247,8 @@ const READ_CONVERSATION: [Expect; 5] = [SignIn, Allowed, NotFound, Allowed, Allo
 const ACT_ON_CONVERSATION: [Expect; 5] = [Forbidden, Forbidden, NotFound, Allowed, Allowed];
 const ADMIN_PAGE: [Expect; 5] = [SignIn, Forbidden, Forbidden, Forbidden, Allowed];
 const ADMIN_POST: [Expect; 5] = [Forbidden, Forbidden, Forbidden, Forbidden, Allowed];
+/// The audit log and patients' records: admins and auditors only.
+const RECORDS_PAGE: [Expect; 5] = [SignIn, Allowed, Forbidden, Forbidden, Allowed];
 const PUBLIC: [Expect; 5] = [Allowed; 5];
 const API: [Expect; 5] = [Unauthorized; 5];
 const WEBHOOK: [Expect; 5] = [Forbidden; 5];
@@ -483,6 +485,13 @@ fn table(ids: &Ids) -> Vec<Case> {
             ("frequency", "A few texts per request."),
             ("privacy", "We never sell your number."),
         ]),
+        // ---- the audit log and patients' records (web/audit) ----
+        Case::new(Get, "/audit", "/audit?action=conversation.view", Session, RECORDS_PAGE),
+        Case::new(Get, "/audit.csv", "/audit.csv", Session, RECORDS_PAGE),
+        Case::new(Get, "/patients/{id}/records", format!("/patients/{}/records", ids.patient), Session, RECORDS_PAGE),
+        Case::new(Get, "/patients/{id}/export", format!("/patients/{}/export", ids.patient), Session, RECORDS_PAGE),
+        Case::new(Post, "/patients/{id}/hold", format!("/patients/{}/hold", ids.patient), Session, ADMIN_POST)
+            .form(&[("op", "set"), ("reason", "Records request pending")]),
         // ---- operations, assets, documentation ----
         Case::new(Get, "/healthz", "/healthz", Public, PUBLIC),
         Case::new(Get, "/readyz", "/readyz", Public, PUBLIC),
@@ -514,6 +523,8 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Get, "/departments/{id}/settings", format!("/api/v1/departments/{dept}/settings"), Api, API),
         Case::new(Put, "/departments/{id}/settings", format!("/api/v1/departments/{dept}/settings"), Api, API)
             .json(json!({"response_target_minutes": 30, "after_hours_text": "Closed; we reply {eta}. Call 911."})),
+        Case::new(Get, "/audit", "/api/v1/audit", Api, API),
+        Case::new(Get, "/patients/{id}/export", format!("/api/v1/patients/{}/export", ids.patient), Api, API),
         // ---- webhooks: a provider signature, nothing else, lets a request in ----
         Case::new(Post, "/twilio/messages", "/webhooks/twilio/messages", Webhook, WEBHOOK).form(&[
             ("MessageSid", "SM99999999999999999999999999999999"),
@@ -733,7 +744,7 @@ impl Site {
 
 /// (method, route) for every route the routers declare, `/api/v1` and `/webhooks` included.
 fn declared_routes() -> BTreeSet<(String, String)> {
-    let sources: [(&str, &str); 8] = [
+    let sources: [(&str, &str); 9] = [
         ("mod.rs", include_str!("../../src/web/mod.rs")),
         ("auth.rs", include_str!("../../src/web/auth.rs")),
         ("admin.rs", include_str!("../../src/web/admin.rs")),
@@ -742,6 +753,7 @@ fn declared_routes() -> BTreeSet<(String, String)> {
         ("simulator.rs", include_str!("../../src/web/simulator.rs")),
         ("routing.rs", include_str!("../../src/web/routing.rs")),
         ("front_door.rs", include_str!("../../src/web/front_door.rs")),
+        ("audit.rs", include_str!("../../src/web/audit.rs")),
     ];
     let mut out = BTreeSet::new();
     for (file, text) in sources {

@@ -3,6 +3,7 @@
 
 mod after_hours;
 mod api;
+mod audit;
 mod auth;
 mod authz;
 mod cluster;
