@@ -36,8 +36,8 @@ pub mod sqlite;
 pub mod triage;
 pub mod vault;
 
-pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites, WaitingConversation};
 pub use audit::{AuditReads, AuditWrites};
+pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites, WaitingConversation};
 pub use forms::{FormReads, FormWrites};
 pub use front_door::{FrontDoorReads, FrontDoorWrites, PolicyVersion};
 pub use triage::{TriageReads, TriageWrites};

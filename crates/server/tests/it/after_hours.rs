@@ -144,7 +144,11 @@ async fn no_after_hours_reply_when_staff_just_replied() {
     // Staff (through the API) text the patient first, then the patient answers.
     let patient = "+12127365111";
     let (status, body) = app
-        .api_post("/api/v1/messages", json!({"to": patient, "from": DEPT_NUMBER, "body": "Your forms are ready."}))
+        .api_post(
+            "/api/v1/messages",
+            json!({"to": patient, "from": DEPT_NUMBER, "body": "Your forms are ready.",
+                "consent_basis": "verbal", "consent_note": "Agreed at the front desk"}),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     wait_sent(&app, patient, 1).await;

@@ -25,8 +25,8 @@ use crate::common::*;
 use crate::vault::Vault;
 use crate::{MessageStatusChange, StoreError, StoreResult, WriteTx};
 
-mod department_settings;
 mod audit;
+mod department_settings;
 mod forms;
 mod front_door;
 mod triage;
