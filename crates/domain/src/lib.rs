@@ -9,6 +9,7 @@ pub mod model;
 pub mod phi;
 pub mod phone;
 pub mod quiet_hours;
+pub mod reports;
 pub mod search;
 pub mod sms;
 pub mod status;
