@@ -325,6 +325,11 @@ pub const TABLES: &[Table] = &[
         key: &["key"],
         columns: &[("key", K::Text), ("window_start", K::Int), ("hits", K::Int)],
     },
+    Table {
+        name: "report_days",
+        key: &["day"],
+        columns: &[("day", K::Text), ("time_zone", K::Text), ("computed_at", K::Int), ("rollup", K::Text)],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

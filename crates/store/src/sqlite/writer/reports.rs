@@ -1,0 +1,16 @@
+//! The SQLite writer's `ReportWrites`: the shared statement of `common/reports.rs`, run on
+//! the writer thread's connection.
+
+use async_trait::async_trait;
+
+use super::SqliteTx;
+use crate::reports::StoredDay;
+use crate::{ReportWrites, StoreResult};
+
+#[async_trait]
+impl ReportWrites for SqliteTx {
+    async fn put_report_day(&mut self, d: &StoredDay) -> StoreResult<()> {
+        self.run(&crate::common::reports::put_report_day(d)?)?;
+        Ok(())
+    }
+}
