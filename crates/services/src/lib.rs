@@ -31,6 +31,7 @@ pub mod inbox;
 pub mod numbers;
 pub mod outbound;
 pub mod patients;
+pub mod reports;
 pub mod search;
 pub mod sessions;
 pub mod status;
