@@ -33,6 +33,11 @@ pub struct Period {
     pub to: NaiveDate,
 }
 
+/// Reads the `cut` query field: empty for none.
+pub fn parse_cut(cut: Option<&str>) -> Result<Option<Cut>, ServiceError> {
+    blank(cut).map(|c| c.parse::<Cut>().map_err(|e| ServiceError::invalid("cut", e))).transpose()
+}
+
 impl Period {
     /// The last `days` days ending `today`.
     pub fn last(days: i64, today: NaiveDate) -> Period {
@@ -111,6 +116,11 @@ impl Services {
     /// (rows labelled with department names, people's names and numbers).
     pub async fn report(&self, ctx: &StaffContext, period: Period, cut: Option<Cut>) -> Result<Report, ServiceError> {
         require_reports(ctx)?;
+        self.practice_report(period, cut).await
+    }
+
+    /// [`Services::report`] for the admin API (a bearer token acts for the practice).
+    pub async fn practice_report(&self, period: Period, cut: Option<Cut>) -> Result<Report, ServiceError> {
         let previous_from = period.from - Duration::days(period.days());
         let mut rollups = self.day_rollups(previous_from, period.to).await?;
         let current = rollups.split_off(rollups.partition_point(|r| r.day < period.from));

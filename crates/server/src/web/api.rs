@@ -514,7 +514,7 @@ pub async fn not_found() -> ApiError {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Frontdesk API", description = "Two-way SMS for medical practices. Authenticate with `Authorization: Bearer <token>` (create one with `frontdesk token create`). Errors are `{\"error\": {\"code\", \"message\"}}`. Live events: `GET /api/v1/events` (Server-Sent Events)."),
-    paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, super::sse::events),
+    paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, super::sse::events, super::reports::api_report),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

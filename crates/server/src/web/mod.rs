@@ -22,6 +22,7 @@ pub mod ops;
 pub mod pages;
 pub mod patient_forms;
 pub mod pdf;
+pub mod reports;
 pub mod security;
 pub mod session;
 pub mod simulator;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/patients", get(api::list_patients).post(api::create_patient))
         .route("/patients/{id}", get(api::get_patient))
         .route("/events", get(sse::events))
+        .route("/reports", get(reports::api_report))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))
         .fallback(api::not_found)
@@ -85,6 +87,8 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(admin::routes())
         .merge(patient_forms::staff_routes())
+        .route("/reports", get(reports::page))
+        .route("/reports.csv", get(reports::csv))
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));
 
     let mut app = Router::new()

@@ -14,6 +14,8 @@ pub struct Chrome {
     pub practice: String,
     pub user_name: String,
     pub is_admin: bool,
+    /// Admins and auditors see the Reports entry.
+    pub can_report: bool,
     pub csrf: String,
     /// The navigation entry to mark current: `inbox`, `search`, `new`, `admin`.
     pub section: &'static str,
@@ -27,6 +29,7 @@ impl Chrome {
             practice: state.services.settings().name.clone(),
             user_name: staff.ctx.user.name.clone(),
             is_admin: staff.ctx.is_admin(),
+            can_report: frontdesk_services::reports::require_reports(&staff.ctx).is_ok(),
             csrf: staff.csrf().to_string(),
             section,
             idle_minutes: state.services.session_policy.idle.num_minutes(),
