@@ -1,6 +1,7 @@
 //! The scheduler: reopens snoozed conversations when their time comes, so they return to
 //! the inbox. With several instances only one runs it (a store singleton; PostgreSQL: an
-//! advisory lock), and another takes over within a few seconds when that one dies.
+//! advisory lock), and another takes over within a few seconds when that one dies. It also
+//! stores yesterday's report rollup after midnight practice time (plus the grace hour).
 
 use std::time::Duration;
 
@@ -12,8 +13,12 @@ use super::Shutdown;
 /// take the role over.
 const TICK: Duration = Duration::from_secs(5);
 
+/// How often the scheduler checks that yesterday's report rollup is stored.
+const REPORTS_EVERY: Duration = Duration::from_secs(60);
+
 pub async fn run(services: Services, mut shutdown: Shutdown) {
     let mut lease = None;
+    let mut last_reports = None;
     loop {
         if lease.is_none() {
             lease = match services.store.try_singleton("scheduler").await {
@@ -33,6 +38,13 @@ pub async fn run(services: Services, mut shutdown: Shutdown) {
             if held.still_held().await {
                 if let Err(e) = services.wake_snoozed().await {
                     tracing::warn!(error = %e, "could not reopen snoozed conversations");
+                }
+                // Reports: store yesterday's rollup once it has settled (checked each minute).
+                if last_reports.is_none_or(|at: std::time::Instant| at.elapsed() >= REPORTS_EVERY) {
+                    last_reports = Some(std::time::Instant::now());
+                    if let Err(e) = services.precompute_reports().await {
+                        tracing::warn!(error = %e, "could not precompute yesterday's report");
+                    }
                 }
             } else {
                 tracing::warn!("lost the scheduler role (database connection lost); will try to take it again");

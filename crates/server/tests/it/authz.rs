@@ -308,6 +308,15 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/new", "/new", Session, [Forbidden, Forbidden, Allowed, Allowed, Allowed])
             .form(&[("to", "+12127365099"), ("body", "Hello from the practice.")]),
         Case::new(Get, "/search", "/search?q=hello", Session, SIGNED_IN),
+        // ---- reports: admins and auditors (web/reports) ----
+        Case::new(Get, "/reports", "/reports?days=7", Session, [SignIn, Allowed, Forbidden, Forbidden, Allowed]),
+        Case::new(
+            Get,
+            "/reports.csv",
+            "/reports.csv?table=summary&days=7",
+            Session,
+            [SignIn, Allowed, Forbidden, Forbidden, Allowed],
+        ),
         // ---- signing in (web/auth) ----
         Case::new(Get, "/login", "/login", Session, PUBLIC),
         Case::new(Post, "/login", "/login", Session, PUBLIC)
@@ -395,6 +404,7 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/patients", "/api/v1/patients", Api, API).json(json!({"first_name": "A", "last_name": "B"})),
         Case::new(Get, "/patients/{id}", format!("/api/v1/patients/{}", ids.patient), Api, API),
         Case::new(Get, "/events", "/api/v1/events", Api, API).stream(),
+        Case::new(Get, "/reports", "/api/v1/reports?days=7", Api, API),
         // ---- webhooks: a provider signature, nothing else, lets a request in ----
         Case::new(Post, "/twilio/messages", "/webhooks/twilio/messages", Webhook, WEBHOOK).form(&[
             ("MessageSid", "SM99999999999999999999999999999999"),

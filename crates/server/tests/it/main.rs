@@ -13,5 +13,6 @@ mod inbound;
 mod ops;
 mod outbound;
 mod providers;
+mod reports;
 mod simulator;
 mod support;
