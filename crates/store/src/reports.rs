@@ -36,4 +36,7 @@ pub trait ReportReads: Send + Sync {
 pub trait ReportWrites: Send {
     /// Inserts or replaces the day's rollup.
     async fn put_report_day(&mut self, day: &StoredDay) -> StoreResult<()>;
+    /// Forgets the stored rollups of `[from, to]` (they are recomputed on next use); returns
+    /// how many there were.
+    async fn delete_report_days(&mut self, from: NaiveDate, to: NaiveDate) -> StoreResult<u64>;
 }

@@ -203,4 +203,8 @@ async fn report_days_upsert_and_range(h: Harness) {
     w(&s, move |tx| Box::pin(async move { tx.put_report_day(&a).await })).await.unwrap();
     assert_eq!(s.report_days(day(2), day(2)).await.unwrap(), vec![again]);
     assert!(s.report_days(day(3), day(9)).await.unwrap().is_empty());
+    let (from, to) = (day(1), day(2));
+    let deleted = w(&s, move |tx| Box::pin(async move { tx.delete_report_days(from, to).await })).await.unwrap();
+    assert_eq!(deleted, 2);
+    assert_eq!(s.report_days(day(1), day(31)).await.unwrap(), rows[2..].to_vec());
 }

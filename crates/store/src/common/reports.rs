@@ -30,6 +30,13 @@ pub(crate) fn put_report_day(d: &StoredDay) -> StoreResult<Statement> {
     })
 }
 
+pub(crate) fn delete_report_days(from: NaiveDate, to: NaiveDate) -> Statement {
+    Statement {
+        sql: Cow::Borrowed("DELETE FROM report_days WHERE day >= $1 AND day <= $2"),
+        params: vec![Param::Text(day_key(from)), Param::Text(day_key(to))],
+    }
+}
+
 pub(crate) fn day_key(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
@@ -188,6 +195,14 @@ macro_rules! report_backend {
             async fn put_report_day(&mut self, d: &crate::reports::StoredDay) -> crate::StoreResult<()> {
                 q::exec_statement(self.parts().0, &crate::common::reports::put_report_day(d)?).await?;
                 Ok(())
+            }
+
+            async fn delete_report_days(
+                &mut self,
+                from: chrono::NaiveDate,
+                to: chrono::NaiveDate,
+            ) -> crate::StoreResult<u64> {
+                q::exec_statement(self.parts().0, &crate::common::reports::delete_report_days(from, to)).await
             }
         }
     };
