@@ -1152,8 +1152,7 @@ async fn reports(store: &Arc<dyn Store>, b: &str, it: usize, wu: usize, out: &mu
     let today = services.report_today();
     let forget = || async {
         let (from, to) = (today - chrono::Duration::days(400), today);
-        frontdesk_store::write(&**store, move |tx| Box::pin(async move { tx.delete_report_days(from, to).await }))
-            .await
+        frontdesk_store::write(&**store, move |tx| Box::pin(async move { tx.delete_report_days(from, to).await })).await
     };
     // Cold runs compute up to 180 days each: a few only, bounded in time.
     let cold_runs = (it / 20).clamp(1, 5);

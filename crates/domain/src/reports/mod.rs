@@ -70,10 +70,9 @@ impl Source {
 impl FromStr for Source {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Source::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown source {s:?}; expected one of: patient_text, web_form, staff_outreach, referral"))
+        Source::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            format!("unknown source {s:?}; expected one of: patient_text, web_form, staff_outreach, referral")
+        })
     }
 }
 

@@ -134,12 +134,8 @@ fn secs(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
 pub fn compute_day(facts: &DayFacts, tz: Tz, clock: &dyn BusinessClock) -> DayRollup {
     let in_day = |at: DateTime<Utc>| at >= facts.start && at < facts.end;
     let convs: HashMap<Uuid, &ConversationFact> = facts.conversations.iter().map(|c| (c.id, c)).collect();
-    let mut sink = Sink {
-        total: Metrics::default(),
-        dept: BTreeMap::new(),
-        staff: BTreeMap::new(),
-        number: BTreeMap::new(),
-    };
+    let mut sink =
+        Sink { total: Metrics::default(), dept: BTreeMap::new(), staff: BTreeMap::new(), number: BTreeMap::new() };
     let mut by_hour = [0u64; 24];
 
     for c in &facts.conversations {
@@ -233,10 +229,7 @@ pub fn compute_day(facts: &DayFacts, tz: Tz, clock: &dyn BusinessClock) -> DayRo
                     });
                 }
                 let Some(c) = conv else { continue };
-                if c.source.patient_initiated()
-                    && c.first_reply_at == Some(m.created_at)
-                    && first_done.insert(c.id)
-                {
+                if c.source.patient_initiated() && c.first_reply_at == Some(m.created_at) && first_done.insert(c.id) {
                     let s = secs(c.opened_at, m.created_at);
                     let b = clock.business_duration(c.opened_at, m.created_at).num_seconds().max(0);
                     let urgent = c.urgent;

@@ -369,7 +369,8 @@ fn day_bounds_follow_daylight_saving() {
 fn rollup_round_trips_through_json() {
     let mut c = conv(at(23, 10, 0));
     c.first_reply_at = Some(at(23, 10, 4));
-    let r = compute_day(&facts(23, vec![inbound(&c, at(23, 10, 0)), reply(&c, at(23, 10, 4))], vec![c]), UTC, &AlwaysOpen);
+    let r =
+        compute_day(&facts(23, vec![inbound(&c, at(23, 10, 0)), reply(&c, at(23, 10, 4))], vec![c]), UTC, &AlwaysOpen);
     let json = serde_json::to_string(&r).unwrap();
     assert_eq!(serde_json::from_str::<DayRollup>(&json).unwrap(), r);
 }

@@ -17,8 +17,14 @@ const PASSWORD: &str = "correct horse battery staple";
 #[tokio::test]
 async fn api_report_counts_texts_and_first_responses() {
     let app = TestApp::start().await;
-    assert_eq!(app.inbound("SM00000000000000000000000000000a01", "+12127365051", "Can I get a refill?").await.status(), 200);
-    assert_eq!(app.inbound("SM00000000000000000000000000000a02", "+12127365052", "What time do you open?").await.status(), 200);
+    assert_eq!(
+        app.inbound("SM00000000000000000000000000000a01", "+12127365051", "Can I get a refill?").await.status(),
+        200
+    );
+    assert_eq!(
+        app.inbound("SM00000000000000000000000000000a02", "+12127365052", "What time do you open?").await.status(),
+        200
+    );
     let conversations = app.conversations().await;
     assert_eq!(conversations.len(), 2);
     let first = conversations
@@ -74,11 +80,17 @@ async fn api_report_counts_texts_and_first_responses() {
 }
 
 async fn signed_inbound(site: &Site, sid: &str, from: &str, body: &str) {
-    let params: Vec<(String, String)> =
-        [("MessageSid", sid), ("AccountSid", ACCOUNT_SID), ("From", from), ("To", PRACTICE), ("Body", body), ("NumMedia", "0")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+    let params: Vec<(String, String)> = [
+        ("MessageSid", sid),
+        ("AccountSid", ACCOUNT_SID),
+        ("From", from),
+        ("To", PRACTICE),
+        ("Body", body),
+        ("NumMedia", "0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     let url = site.url("/webhooks/twilio/messages");
     let signature = compute(AUTH_TOKEN, &url, &params, Algorithm::HmacSha1);
     let r = site
@@ -164,7 +176,10 @@ async fn reports_page_and_csv_agree_and_staff_are_refused() {
     assert!(html.contains("<title id=\"chart-volume-title\">Texts per day</title>"));
     assert!(html.contains("<th scope=\"row\">Texts received</th><td class=\"num\">1</td>"), "{html}");
     assert!(html.contains("<th scope=\"row\">Sam Staff</th>"), "the staff cut names the person");
-    assert!(html.contains("href=\"/reports.csv?table=summary&#38;days=7&#38;cut=staff\""), "CSV links keep the filters");
+    assert!(
+        html.contains("href=\"/reports.csv?table=summary&#38;days=7&#38;cut=staff\""),
+        "CSV links keep the filters"
+    );
     assert!(html.contains("href=\"/reports\" aria-current=\"page\">Reports</a>"), "in the navigation");
 
     let (status, kind, csv) = get(&site, &admin.cookie, "/reports.csv?table=summary&days=7").await;

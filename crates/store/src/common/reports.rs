@@ -42,7 +42,8 @@ pub(crate) fn day_key(day: NaiveDate) -> String {
 }
 
 pub(crate) fn parse_day(text: &str) -> StoreResult<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| StoreError::Corrupt(format!("report_days.day {text:?}: {e}")))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|e| StoreError::Corrupt(format!("report_days.day {text:?}: {e}")))
 }
 
 /// Which conversations a day touches: a message, an opening, a closing, a form.

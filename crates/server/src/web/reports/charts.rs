@@ -90,7 +90,13 @@ fn frame(chart: &mut Chart, max: u64, x_title: &str, y_title: &str) -> impl Fn(u
         chart.labels.push(label(LEFT - 6.0, y + 4.0, v.to_string(), "end"));
     }
     chart.labels.push(label(LEFT + (W - LEFT - RIGHT) / 2.0, H - 8.0, x_title, "middle"));
-    chart.labels.push(Label { x: f(16.0), y: f(TOP + plot_h / 2.0), text: y_title.into(), anchor: "middle", vertical: true });
+    chart.labels.push(Label {
+        x: f(16.0),
+        y: f(TOP + plot_h / 2.0),
+        text: y_title.into(),
+        anchor: "middle",
+        vertical: true,
+    });
     y_of
 }
 
@@ -123,7 +129,14 @@ pub fn volume(r: &Report) -> Chart {
         let y_in = y_of(d.messages_in);
         c.rects.push(rect(x, y_in, bar, H - BOTTOM - y_in, IN_FILL, format!("{day}: {} received", d.messages_in)));
         let y_out = y_of(d.messages_out);
-        c.rects.push(rect(x + bar, y_out, bar, H - BOTTOM - y_out, OUT_FILL, format!("{day}: {} sent", d.messages_out)));
+        c.rects.push(rect(
+            x + bar,
+            y_out,
+            bar,
+            H - BOTTOM - y_out,
+            OUT_FILL,
+            format!("{day}: {} sent", d.messages_out),
+        ));
         if i % every == 0 {
             c.labels.push(label(x + bar, H - BOTTOM + 16.0, day, "middle"));
         }
@@ -139,7 +152,8 @@ pub fn volume(r: &Report) -> Chart {
 /// Conversations per first-response bucket.
 pub fn first_response(r: &Report) -> Chart {
     let s = &r.current.first_response;
-    let median = s.median_secs.map_or_else(|| "no answered conversations".into(), |m| format!("median {}", duration(m)));
+    let median =
+        s.median_secs.map_or_else(|| "no answered conversations".into(), |m| format!("median {}", duration(m)));
     let mut c = Chart {
         id: "chart-first-response",
         title: "Time to first response".into(),
@@ -189,7 +203,8 @@ pub fn heat(r: &Report) -> Chart {
         c.labels.push(label(left - 6.0, y + cell_h * 0.65, WEEKDAYS[d], "end"));
         for (h, v) in hours.iter().enumerate() {
             let x = left + cell_w * h as f64;
-            let mut cell = rect(x, y, cell_w - 2.0, cell_h - 2.0, IN_FILL, format!("{} {h:02}:00: {v} texts", WEEKDAYS[d]));
+            let mut cell =
+                rect(x, y, cell_w - 2.0, cell_h - 2.0, IN_FILL, format!("{} {h:02}:00: {v} texts", WEEKDAYS[d]));
             let share = if max == 0 { 0.0 } else { *v as f64 / max as f64 };
             cell.opacity = format!("{:.2}", 0.06 + 0.94 * share);
             c.rects.push(cell);

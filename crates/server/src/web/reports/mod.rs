@@ -217,7 +217,10 @@ fn api_error(e: ServiceError) -> ApiError {
 
 #[utoipa::path(get, path = "/api/v1/reports", params(ReportQuery), security(("bearer" = [])),
     responses((status = 200, body = ReportJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn api_report(State(state): State<AppState>, Query(q): Query<ReportQuery>) -> Result<Json<ReportJson>, ApiError> {
+pub async fn api_report(
+    State(state): State<AppState>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Json<ReportJson>, ApiError> {
     let (period, cut) = q.parse(state.services.report_today()).map_err(api_error)?;
     let report = state.services.practice_report(period, cut).await.map_err(api_error)?;
     Ok(Json(ReportJson(report)))

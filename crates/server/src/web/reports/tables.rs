@@ -70,7 +70,7 @@ fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -84,7 +84,11 @@ pub fn duration(secs: i64) -> String {
     match s {
         0..60 => format!("{s} s"),
         60..3600 => {
-            if s % 60 == 0 { format!("{} min", s / 60) } else { format!("{} min {} s", s / 60, s % 60) }
+            if s % 60 == 0 {
+                format!("{} min", s / 60)
+            } else {
+                format!("{} min {} s", s / 60, s % 60)
+            }
         }
         3600..86400 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
         _ => format!("{} d {} h", s / 86400, (s % 86400) / 3600),
@@ -116,7 +120,11 @@ impl Table {
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                let unit = if self.units_by_row { "" } else { self.rows.first().and_then(|r| r.get(i)).map_or("", Cell::unit) };
+                let unit = if self.units_by_row {
+                    ""
+                } else {
+                    self.rows.first().and_then(|r| r.get(i)).map_or("", Cell::unit)
+                };
                 csv_text(&format!("{h}{unit}"))
             })
             .collect();
@@ -145,8 +153,11 @@ fn change(now: &Cell, before: &Cell) -> Cell {
     }
 }
 
+/// One summary figure read from a period's summary.
+type Pick = fn(&Summary) -> Cell;
+
 fn summary_rows(now: &Summary, before: &Summary) -> Vec<Vec<Cell>> {
-    let pick: Vec<(&str, fn(&Summary) -> Cell)> = vec![
+    let pick: Vec<(&str, Pick)> = vec![
         ("Conversations started", |s| Cell::Count(s.started_total)),
         ("Texts received", |s| Cell::Count(s.messages_in)),
         ("Texts sent", |s| Cell::Count(s.messages_out)),
