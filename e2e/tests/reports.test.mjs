@@ -13,6 +13,12 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
+/// The dashboard's live stream is cut when a page navigates away; that is not a failure.
+function clean(problems, allowConsole = []) {
+  problems.failed = problems.failed.filter((f) => !/\/events\S*: net::ERR_ABORTED$/.test(f));
+  assertClean(problems, { allowConsole });
+}
+
 async function patientTexts(from, body) {
   const r = await fetch(BASE_URL + "/simulator/send", {
     method: "POST",
@@ -45,7 +51,7 @@ describe("reports", () => {
     await signInAdmin(page);
     await page.getByRole("link", { name: "Reports" }).click();
     await page.waitForURL(/\/reports/);
-    await page.getByLabel("Period").selectOption("7");
+    await page.getByLabel("Period", { exact: true }).selectOption("7");
     await page.getByLabel("Break down by").selectOption("number");
     await page.getByRole("button", { name: "Show report" }).click();
     await page.waitForURL(/days=7/);
@@ -71,7 +77,7 @@ describe("reports", () => {
     // A bad range names the field.
     await page.goto(BASE_URL + "/reports?from=2026-02-30&to=2026-03-01");
     assert.match(await page.getByRole("alert").textContent(), /^from: /);
-    assertClean(problems, { allowConsole: [/status of 400/] });
+    clean(problems, [/status of 400/]);
     await context.close();
 
     const phone = await openPage(browser, PHONE);
@@ -80,7 +86,7 @@ describe("reports", () => {
     await phone.page.getByRole("img", { name: "Texts per day" }).waitFor();
     await checkA11y(phone.page, "reports phone");
     await screenshot(phone.page, "reports-phone");
-    assertClean(phone.problems);
+    clean(phone.problems);
     await phone.context.close();
   });
 });

@@ -12,7 +12,8 @@ use futures::StreamExt as _;
 
 use frontdesk_domain::model::Role;
 use frontdesk_domain::reports::{
-    AlwaysOpen, BusinessClock, Cut, DayRollup, NONE_KEY, Report, build_report, compute_day, day_bounds,
+    AlwaysOpen, BusinessClock, Cut, DayRollup, NONE_KEY, ROLLUP_VERSION, Report, build_report, compute_day,
+    day_bounds,
 };
 use frontdesk_store::StoredDay;
 
@@ -233,10 +234,10 @@ impl Services {
     }
 }
 
-/// Computed in the same zone, after the day ended plus the grace hour.
+/// Computed by the current rules, in the same zone, after the day ended plus the grace hour.
 fn is_fresh(s: &StoredDay, tz: chrono_tz::Tz) -> bool {
     let settled: DateTime<Utc> = day_bounds(s.day, tz).1 + GRACE;
-    s.time_zone == tz.name() && s.computed_at >= settled
+    s.rollup.version == ROLLUP_VERSION && s.time_zone == tz.name() && s.computed_at >= settled
 }
 
 #[cfg(test)]
@@ -245,6 +246,35 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_stored_day_is_fresh_only_after_the_grace_hour_in_the_same_zone_and_rules() {
+        let tz = chrono_tz::America::New_York;
+        let day = d("2026-11-23");
+        let end = day_bounds(day, tz).1;
+        let facts = frontdesk_domain::reports::DayFacts {
+            day,
+            start: end - Duration::days(1),
+            end,
+            messages: vec![],
+            conversations: vec![],
+            opt_outs: vec![],
+            forms: vec![],
+        };
+        let rollup = compute_day(&facts, tz, &AlwaysOpen);
+        let stored = |computed_at, zone: &str, version| StoredDay {
+            day,
+            time_zone: zone.into(),
+            computed_at,
+            rollup: DayRollup { version, ..rollup.clone() },
+        };
+        let zone = tz.name();
+        assert!(is_fresh(&stored(end + GRACE, zone, ROLLUP_VERSION), tz));
+        assert!(!is_fresh(&stored(end + GRACE - Duration::seconds(1), zone, ROLLUP_VERSION), tz), "inside the grace hour");
+        assert!(!is_fresh(&stored(end - Duration::hours(3), zone, ROLLUP_VERSION), tz), "before the day ended");
+        assert!(!is_fresh(&stored(end + GRACE, "UTC", ROLLUP_VERSION), tz), "another zone");
+        assert!(!is_fresh(&stored(end + GRACE, zone, ROLLUP_VERSION + 1), tz), "other rules");
     }
 
     #[test]

@@ -330,6 +330,7 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
                 time_zone: "UTC".into(),
                 computed_at: t(50),
                 rollup: frontdesk_domain::reports::DayRollup {
+                    version: frontdesk_domain::reports::ROLLUP_VERSION,
                     day,
                     time_zone: "UTC".into(),
                     total: Default::default(),

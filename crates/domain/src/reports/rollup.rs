@@ -11,6 +11,11 @@ use super::{BusinessClock, ConversationFact, DayFacts, Histogram, Source};
 use crate::model::SenderKind;
 use crate::status::{Direction, MessageStatus};
 
+/// The version of the rules [`compute_day`] applies (and of the business clock and source
+/// inputs it is fed). Bump it when they change: stored rollups of another version are
+/// recomputed on next use.
+pub const ROLLUP_VERSION: u32 = 1;
+
 /// The cut key for "no department / no staff member".
 pub const NONE_KEY: &str = "none";
 
@@ -88,6 +93,9 @@ impl Metrics {
 /// One practice-local day: the whole practice, each cut, and inbound texts by local hour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayRollup {
+    /// [`ROLLUP_VERSION`] when computed (0: before versions existed).
+    #[serde(default)]
+    pub version: u32,
     pub day: NaiveDate,
     pub time_zone: String,
     pub total: Metrics,
@@ -262,6 +270,7 @@ pub fn compute_day(facts: &DayFacts, tz: Tz, clock: &dyn BusinessClock) -> DayRo
     }
 
     DayRollup {
+        version: ROLLUP_VERSION,
         day: facts.day,
         time_zone: tz.name().to_owned(),
         total: sink.total,

@@ -341,6 +341,7 @@ fn median_and_p90_of_many_conversations_within_bucket_precision() {
 #[test]
 fn previous_period_has_equal_length_and_missing_days_are_zero() {
     let r = DayRollup {
+        version: ROLLUP_VERSION,
         day: date(20),
         time_zone: "UTC".into(),
         total: Metrics { messages_in: 5, ..Metrics::default() },

@@ -107,6 +107,8 @@ struct ReportsPage {
     chrome: Chrome,
     form: Form,
     heading: String,
+    /// The summary table, first on the page.
+    summary: Vec<HtmlTable>,
     charts: Vec<(Chart, HtmlTable)>,
     tables: Vec<HtmlTable>,
 }
@@ -127,6 +129,7 @@ pub async fn page(State(state): State<AppState>, staff: Staff, Query(q): Query<R
             error: String::new(),
         },
         heading: String::new(),
+        summary: vec![],
         charts: vec![],
         tables: vec![],
     };
@@ -156,6 +159,7 @@ pub async fn page(State(state): State<AppState>, staff: Staff, Query(q): Query<R
         let i = all.iter().position(|t| t.id == id).expect("every chart has its table");
         HtmlTable::of(&all.remove(i), &query)
     };
+    page.summary = vec![take("summary")];
     page.charts = vec![
         (charts::volume(&report), take("days")),
         (charts::first_response(&report), take("response_times")),
