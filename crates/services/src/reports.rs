@@ -12,8 +12,7 @@ use futures::StreamExt as _;
 
 use frontdesk_domain::model::Role;
 use frontdesk_domain::reports::{
-    AlwaysOpen, BusinessClock, Cut, DayRollup, NONE_KEY, ROLLUP_VERSION, Report, build_report, compute_day,
-    day_bounds,
+    AlwaysOpen, BusinessClock, Cut, DayRollup, NONE_KEY, ROLLUP_VERSION, Report, build_report, compute_day, day_bounds,
 };
 use frontdesk_store::StoredDay;
 
@@ -271,7 +270,10 @@ mod tests {
         };
         let zone = tz.name();
         assert!(is_fresh(&stored(end + GRACE, zone, ROLLUP_VERSION), tz));
-        assert!(!is_fresh(&stored(end + GRACE - Duration::seconds(1), zone, ROLLUP_VERSION), tz), "inside the grace hour");
+        assert!(
+            !is_fresh(&stored(end + GRACE - Duration::seconds(1), zone, ROLLUP_VERSION), tz),
+            "inside the grace hour"
+        );
         assert!(!is_fresh(&stored(end - Duration::hours(3), zone, ROLLUP_VERSION), tz), "before the day ended");
         assert!(!is_fresh(&stored(end + GRACE, "UTC", ROLLUP_VERSION), tz), "another zone");
         assert!(!is_fresh(&stored(end + GRACE, zone, ROLLUP_VERSION + 1), tz), "other rules");
