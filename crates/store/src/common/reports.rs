@@ -64,19 +64,23 @@ macro_rules! reply_filter {
     };
 }
 
-/// The conversation query; `first_direction` stands in for a stored source.
+/// The conversation query; `first_direction` stands in for a stored source. Every
+/// per-conversation value is an `ORDER BY … LIMIT 1` walk of `messages (conversation_id,
+/// created_at, id)` that stops at the first match (a plain `MIN`/`MAX` with these filters
+/// would read every message of a long thread).
 pub(crate) const DAY_CONVERSATIONS: &str = concat!(
     "SELECT c.id, t.number_id, t.contact_id, c.department_id, c.assignee_id, c.urgent, c.opened_at, c.closed_at, ",
     "(SELECT f.direction FROM messages f WHERE f.conversation_id = c.id ORDER BY f.created_at, f.id LIMIT 1) ",
     "AS first_direction, ",
-    "(SELECT MIN(r.created_at) FROM messages r WHERE r.conversation_id = c.id AND ",
+    "(SELECT r.created_at FROM messages r WHERE r.conversation_id = c.id AND ",
     reply_filter!("r"),
-    ") AS first_reply_at, ",
-    "(SELECT MIN(w.created_at) FROM messages w WHERE w.conversation_id = c.id AND w.direction = 'inbound' ",
-    "AND w.created_at < $1 AND w.created_at > COALESCE((SELECT MAX(s.created_at) FROM messages s ",
+    " ORDER BY r.created_at LIMIT 1) AS first_reply_at, ",
+    "(SELECT w.created_at FROM messages w WHERE w.conversation_id = c.id AND w.direction = 'inbound' ",
+    "AND w.created_at < $1 AND w.created_at > COALESCE((SELECT s.created_at FROM messages s ",
     "WHERE s.conversation_id = c.id AND ",
     reply_filter!("s"),
-    " AND s.created_at < $1), -1)) AS waiting_at_start ",
+    " AND s.created_at < $1 ORDER BY s.created_at DESC LIMIT 1), -1) ",
+    "ORDER BY w.created_at LIMIT 1) AS waiting_at_start ",
     "FROM conversations c JOIN threads t ON t.id = c.thread_id WHERE c.id IN (",
     touched_conversations!(),
     ")"
