@@ -213,5 +213,24 @@ async fn reports_page_and_csv_agree_and_staff_are_refused() {
     // Past days are stored once computed; a second report reads them.
     let stored = services.store.report_days(today - chrono::Duration::days(13), today).await.unwrap();
     assert_eq!(stored.len(), 13, "every past day of both periods, not today");
+
+    // The scheduler's hook stores yesterday once it has settled (an hour after midnight).
+    let yesterday = today - chrono::Duration::days(1);
+    frontdesk_store::write(&*services.store, move |tx| {
+        Box::pin(async move { tx.delete_report_days(yesterday, yesterday).await })
+    })
+    .await
+    .unwrap();
+    let tz = services.settings().time_zone;
+    let settled = frontdesk_domain::reports::day_bounds(yesterday, tz).1 + frontdesk_services::reports::GRACE;
+    let computed = services.precompute_reports().await.unwrap();
+    let now = chrono::Utc::now();
+    if now >= settled + chrono::Duration::seconds(5) {
+        assert!(computed, "yesterday has settled");
+        assert_eq!(services.store.report_days(yesterday, yesterday).await.unwrap().len(), 1);
+        assert!(!services.precompute_reports().await.unwrap(), "stored once");
+    } else if now < settled {
+        assert!(!computed, "inside the grace hour nothing is stored");
+    }
     site.stop().await;
 }
