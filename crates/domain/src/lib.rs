@@ -11,6 +11,7 @@ pub mod office_hours;
 pub mod phi;
 pub mod phone;
 pub mod quiet_hours;
+pub mod reports;
 pub mod search;
 pub mod sms;
 pub mod status;

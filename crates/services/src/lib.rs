@@ -37,6 +37,7 @@ pub mod outbound;
 pub mod patient_export;
 pub mod patients;
 pub mod retention;
+pub mod reports;
 pub mod search;
 pub mod sessions;
 pub mod status;

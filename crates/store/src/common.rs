@@ -21,6 +21,7 @@ use crate::{StoreError, StoreResult};
 pub(crate) mod audit;
 pub(crate) mod forms;
 pub(crate) mod front_door;
+pub(crate) mod reports;
 mod staff_reads;
 pub(crate) mod statement;
 pub(crate) mod triage;
@@ -1023,6 +1024,7 @@ macro_rules! define_backend {
             crate::common::forms::form_reads!();
             crate::common::front_door::front_door_reads!();
             crate::common::audit::audit_reads!();
+            crate::common::reports::report_reads!();
 
             crate::common::sqlx_write_queries!($wkind $(($($wargs)*))? ; skip_locked: $sl);
         }
@@ -1031,6 +1033,7 @@ macro_rules! define_backend {
         crate::common::forms::form_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
         crate::common::front_door::front_door_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
         crate::common::audit::audit_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
+        crate::common::reports::report_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
 
         #[async_trait::async_trait]
         impl crate::Store for $store {

@@ -392,6 +392,11 @@ pub const TABLES: &[Table] = &[
         key: &["conversation_id"],
         columns: &[("conversation_id", K::Uuid), ("message_id", K::Uuid), ("created_at", K::Int)],
     },
+    Table {
+        name: "report_days",
+        key: &["day"],
+        columns: &[("day", K::Text), ("time_zone", K::Text), ("computed_at", K::Int), ("rollup", K::Text)],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -32,6 +32,7 @@ pub mod department_settings;
 pub mod forms;
 pub mod front_door;
 pub mod postgres;
+pub mod reports;
 pub mod sqlite;
 pub mod triage;
 pub mod vault;
@@ -41,6 +42,7 @@ pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites,
 pub use forms::{FormReads, FormWrites};
 pub use front_door::{FrontDoorReads, FrontDoorWrites, PolicyVersion};
 pub use triage::{TriageReads, TriageWrites};
+pub use reports::{ReportReads, ReportWrites, StoredDay};
 pub use vault::{MasterKey, Vault};
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +102,7 @@ pub struct MessageStatusChange {
 /// closure's transaction. Methods named `*_for_update` lock the row (PostgreSQL) so
 /// concurrent writers serialise on it; on SQLite all writes are serial anyway.
 #[async_trait]
-pub trait WriteTx: FormWrites + FrontDoorWrites + TriageWrites + DepartmentSettingsWrites + AuditWrites + Send {
+pub trait WriteTx: FormWrites + FrontDoorWrites + TriageWrites + DepartmentSettingsWrites + AuditWrites + ReportWrites + Send {
     /// Records that a provider message id has been seen. Returns `false` if it already had
     /// been (a duplicate delivery), `true` the first time.
     async fn claim_provider_receipt(
@@ -254,7 +256,7 @@ pub struct ConversationQuery {
 }
 
 #[async_trait]
-pub trait Store: FormReads + FrontDoorReads + TriageReads + DepartmentSettingsReads + AuditReads + Send + Sync {
+pub trait Store: FormReads + FrontDoorReads + TriageReads + DepartmentSettingsReads + AuditReads + ReportReads + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -361,6 +361,24 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
             tx.put_department_settings(d.id, r#"{"response_target_minutes":30}"#, t(33)).await?;
             tx.claim_automation_mark("after_hours:copy:2026-06-01", t(33)).await?;
             tx.flag_consent_review(conversation.id, inbound.id, t(33)).await?;
+            // Reports (0012): one stored day rollup.
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+            tx.put_report_day(&frontdesk_store::StoredDay {
+                day,
+                time_zone: "UTC".into(),
+                computed_at: t(50),
+                rollup: frontdesk_domain::reports::DayRollup {
+                    version: frontdesk_domain::reports::ROLLUP_VERSION,
+                    day,
+                    time_zone: "UTC".into(),
+                    total: Default::default(),
+                    by_department: Default::default(),
+                    by_staff: Default::default(),
+                    by_number: Default::default(),
+                    inbound_by_hour: [0; 24],
+                },
+            })
+            .await?;
             let thread = tx.thread_by_id(thread.id).await?.unwrap();
             Ok((contact, thread, conversation, vec![inbound, outbound]))
         })

@@ -532,7 +532,8 @@ pub async fn not_found() -> ApiError {
         super::front_door::api_settings, super::front_door::api_save_settings, super::front_door::api_policy, super::front_door::api_save_policy,
         super::admin_departments::api_list_departments, super::admin_departments::api_get_settings,
         super::admin_departments::api_put_settings,
-        super::audit::api_audit, super::audit::api_patient_export),
+        super::audit::api_audit, super::audit::api_patient_export,
+        super::reports::api_report),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -29,6 +29,7 @@ pub mod patient_forms;
 pub mod pdf;
 pub mod routing;
 pub mod routing_api;
+pub mod reports;
 pub mod security;
 pub mod session;
 pub mod simulator;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sms-policy", get(front_door::api_policy).put(front_door::api_save_policy))
         .route("/departments", get(api_list_departments))
         .route("/departments/{id}/settings", get(api_get_settings).put(api_put_settings))
+        .route("/reports", get(reports::api_report))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))
         .fallback(api::not_found)
@@ -103,6 +105,8 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(patient_forms::staff_routes())
         .merge(front_door::staff_routes())
+        .route("/reports", get(reports::page))
+        .route("/reports.csv", get(reports::csv))
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));
 
     let mut app = Router::new()

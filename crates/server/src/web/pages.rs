@@ -16,6 +16,8 @@ pub struct Chrome {
     pub is_admin: bool,
     /// Admins and auditors read the audit log.
     pub can_audit: bool,
+    /// Admins and auditors see the Reports entry.
+    pub can_report: bool,
     pub csrf: String,
     /// The navigation entry to mark current: `inbox`, `search`, `new`, `admin`.
     pub section: &'static str,
@@ -33,6 +35,7 @@ impl Chrome {
                 staff.ctx.user.role,
                 frontdesk_domain::model::Role::Admin | frontdesk_domain::model::Role::Auditor
             ),
+            can_report: frontdesk_services::reports::require_reports(&staff.ctx).is_ok(),
             csrf: staff.csrf().to_string(),
             section,
             idle_minutes: state.services.session_policy.idle.num_minutes(),

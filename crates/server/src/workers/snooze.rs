@@ -1,6 +1,9 @@
-//! The scheduler: reopens snoozed conversations when their time comes, so they return to
-//! the inbox, and runs the retention purge every `retention_every` (when configured). With several instances only one runs it (a store singleton; PostgreSQL: an
-//! advisory lock), and another takes over within a few seconds when that one dies.
+//! The scheduler: reopens snoozed conversations when their time comes (so they return to
+//! the inbox), escalates overdue conversations, runs the retention purge every
+//! `retention_every` (when configured), and stores yesterday's report rollup after midnight
+//! practice time (plus the grace hour). With several instances only one runs it (a store
+//! singleton; PostgreSQL: an advisory lock), and another takes over within a few seconds when
+//! that one dies.
 
 use std::time::Duration;
 
@@ -14,10 +17,14 @@ const TICK: Duration = Duration::from_secs(5);
 /// How often overdue conversations are looked for and escalated to their department's lead.
 const ESCALATION_EVERY: Duration = Duration::from_secs(30);
 
+/// How often the scheduler checks that yesterday's report rollup is stored.
+const REPORTS_EVERY: Duration = Duration::from_secs(60);
+
 pub async fn run(services: Services, retention_every: Duration, mut shutdown: Shutdown) {
     let mut lease = None;
     let mut last_escalation: Option<std::time::Instant> = None;
     let mut last_purge: Option<std::time::Instant> = None;
+    let mut last_reports = None;
     loop {
         if lease.is_none() {
             lease = match services.store.try_singleton("scheduler").await {
@@ -49,6 +56,13 @@ pub async fn run(services: Services, retention_every: Duration, mut shutdown: Sh
                     last_purge = Some(std::time::Instant::now());
                     if let Err(e) = services.purge_expired(&policy, frontdesk_services::now()).await {
                         tracing::warn!(error = %e, "the retention purge failed; it runs again later");
+                    }
+                }
+                // Reports: store yesterday's rollup once it has settled (checked each minute).
+                if last_reports.is_none_or(|at: std::time::Instant| at.elapsed() >= REPORTS_EVERY) {
+                    last_reports = Some(std::time::Instant::now());
+                    if let Err(e) = services.precompute_reports().await {
+                        tracing::warn!(error = %e, "could not precompute yesterday's report");
                     }
                 }
             } else {

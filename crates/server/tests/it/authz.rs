@@ -317,6 +317,15 @@ fn table(ids: &Ids) -> Vec<Case> {
                 ("consent_note", "Agreed by phone today."),
             ]),
         Case::new(Get, "/search", "/search?q=hello", Session, SIGNED_IN),
+        // ---- reports: admins and auditors (web/reports) ----
+        Case::new(Get, "/reports", "/reports?days=7", Session, [SignIn, Allowed, Forbidden, Forbidden, Allowed]),
+        Case::new(
+            Get,
+            "/reports.csv",
+            "/reports.csv?table=summary&days=7",
+            Session,
+            [SignIn, Allowed, Forbidden, Forbidden, Allowed],
+        ),
         // ---- signing in (web/auth) ----
         Case::new(Get, "/login", "/login", Session, PUBLIC),
         Case::new(Post, "/login", "/login", Session, PUBLIC)
@@ -525,6 +534,7 @@ fn table(ids: &Ids) -> Vec<Case> {
             .json(json!({"response_target_minutes": 30, "after_hours_text": "Closed; we reply {eta}. Call 911."})),
         Case::new(Get, "/audit", "/api/v1/audit", Api, API),
         Case::new(Get, "/patients/{id}/export", format!("/api/v1/patients/{}/export", ids.patient), Api, API),
+        Case::new(Get, "/reports", "/api/v1/reports?days=7", Api, API),
         // ---- webhooks: a provider signature, nothing else, lets a request in ----
         Case::new(Post, "/twilio/messages", "/webhooks/twilio/messages", Webhook, WEBHOOK).form(&[
             ("MessageSid", "SM99999999999999999999999999999999"),

@@ -16,6 +16,7 @@ mod inbound;
 mod ops;
 mod outbound;
 mod providers;
+mod reports;
 mod simulator;
 mod support;
 mod triage;

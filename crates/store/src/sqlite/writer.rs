@@ -30,6 +30,7 @@ mod department_settings;
 mod forms;
 mod front_door;
 mod triage;
+mod reports;
 
 /// Most closures committed together. Bounds the time one batch holds the write lock and the
 /// work lost to a failed commit, while being far above what a busy practice queues.
