@@ -12,7 +12,7 @@ use futures::StreamExt as _;
 
 use frontdesk_domain::model::Role;
 use frontdesk_domain::reports::{
-    AlwaysOpen, BusinessClock, Cut, DayRollup, NONE_KEY, ROLLUP_VERSION, Report, build_report, compute_day, day_bounds,
+    BusinessClock, Cut, DayRollup, NONE_KEY, ROLLUP_VERSION, Report, build_report, compute_day, day_bounds,
 };
 use frontdesk_store::StoredDay;
 
@@ -100,11 +100,11 @@ pub fn require_reports(ctx: &StaffContext) -> Result<(), ServiceError> {
 }
 
 impl Services {
-    /// Business hours for the business-hours variants. The office-hours module replaces
-    /// this with the practice's hours (its `BusinessClock` impl); until then every second
-    /// counts.
-    pub fn report_clock(&self) -> Box<dyn BusinessClock> {
-        Box::new(AlwaysOpen)
+    /// Business hours for the business-hours variants: the practice-wide hours (the office
+    /// hours that apply to conversations without a department; Mon–Fri 08:00–17:00 in the
+    /// practice zone until an admin sets them).
+    pub async fn report_clock(&self) -> Result<Box<dyn BusinessClock>, ServiceError> {
+        Ok(Box::new(self.effective_hours(None).await?.hours))
     }
 
     /// The practice-local date now.
@@ -211,7 +211,7 @@ impl Services {
     async fn compute(&self, day: NaiveDate, tz: chrono_tz::Tz) -> Result<DayRollup, ServiceError> {
         let (start, end) = day_bounds(day, tz);
         let facts = self.store.report_day_facts(day, start, end).await?;
-        let clock = self.report_clock();
+        let clock = self.report_clock().await?;
         Ok(compute_day(&facts, tz, clock.as_ref()))
     }
 
@@ -261,7 +261,7 @@ mod tests {
             opt_outs: vec![],
             forms: vec![],
         };
-        let rollup = compute_day(&facts, tz, &AlwaysOpen);
+        let rollup = compute_day(&facts, tz, &frontdesk_domain::reports::AlwaysOpen);
         let stored = |computed_at, zone: &str, version| StoredDay {
             day,
             time_zone: zone.into(),

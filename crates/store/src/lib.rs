@@ -41,8 +41,8 @@ pub use audit::{AuditReads, AuditWrites};
 pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites, WaitingConversation};
 pub use forms::{FormReads, FormWrites};
 pub use front_door::{FrontDoorReads, FrontDoorWrites, PolicyVersion};
-pub use triage::{TriageReads, TriageWrites};
 pub use reports::{ReportReads, ReportWrites, StoredDay};
+pub use triage::{TriageReads, TriageWrites};
 pub use vault::{MasterKey, Vault};
 
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +102,9 @@ pub struct MessageStatusChange {
 /// closure's transaction. Methods named `*_for_update` lock the row (PostgreSQL) so
 /// concurrent writers serialise on it; on SQLite all writes are serial anyway.
 #[async_trait]
-pub trait WriteTx: FormWrites + FrontDoorWrites + TriageWrites + DepartmentSettingsWrites + AuditWrites + ReportWrites + Send {
+pub trait WriteTx:
+    FormWrites + FrontDoorWrites + TriageWrites + DepartmentSettingsWrites + AuditWrites + ReportWrites + Send
+{
     /// Records that a provider message id has been seen. Returns `false` if it already had
     /// been (a duplicate delivery), `true` the first time.
     async fn claim_provider_receipt(
@@ -256,7 +258,9 @@ pub struct ConversationQuery {
 }
 
 #[async_trait]
-pub trait Store: FormReads + FrontDoorReads + TriageReads + DepartmentSettingsReads + AuditReads + ReportReads + Send + Sync {
+pub trait Store:
+    FormReads + FrontDoorReads + TriageReads + DepartmentSettingsReads + AuditReads + ReportReads + Send + Sync
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -56,9 +56,10 @@ impl Source {
         }
     }
 
-    /// The inference used while there is no stored source.
-    pub fn infer(first_message_inbound: bool) -> Source {
-        if first_message_inbound { Source::PatientText } else { Source::StaffOutreach }
+    /// The stored `conversations.source`; an unknown value counts as a patient's text (the
+    /// column's default).
+    pub fn from_stored(value: &str) -> Source {
+        Source::ALL.into_iter().find(|s| s.as_str() == value).unwrap_or(Source::PatientText)
     }
 
     /// Whether the practice owes the first answer (every source but staff outreach).

@@ -14,7 +14,7 @@ use crate::status::{Direction, MessageStatus};
 /// The version of the rules [`compute_day`] applies (and of the business clock and source
 /// inputs it is fed). Bump it when they change: stored rollups of another version are
 /// recomputed on next use.
-pub const ROLLUP_VERSION: u32 = 1;
+pub const ROLLUP_VERSION: u32 = 2;
 
 /// The cut key for "no department / no staff member".
 pub const NONE_KEY: &str = "none";

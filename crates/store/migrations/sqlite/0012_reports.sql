@@ -2,7 +2,7 @@
 -- revocations, form requests), and each finished practice-local day's rollup is kept as JSON
 -- (counts, histograms and ids only: no patient data, so it is not sealed).
 
-CREATE INDEX messages_created ON messages (created_at);
+-- messages (created_at, id) comes from 0010 (messages_created) and serves the day reads too.
 CREATE INDEX conversations_opened ON conversations (opened_at);
 CREATE INDEX conversations_closed ON conversations (closed_at);
 CREATE INDEX consent_events_created ON consent_events (created_at);

@@ -70,8 +70,7 @@ macro_rules! reply_filter {
 /// would read every message of a long thread).
 pub(crate) const DAY_CONVERSATIONS: &str = concat!(
     "SELECT c.id, t.number_id, t.contact_id, c.department_id, c.assignee_id, c.urgent, c.opened_at, c.closed_at, ",
-    "(SELECT f.direction FROM messages f WHERE f.conversation_id = c.id ORDER BY f.created_at, f.id LIMIT 1) ",
-    "AS first_direction, ",
+    "c.source, ",
     "(SELECT r.created_at FROM messages r WHERE r.conversation_id = c.id AND ",
     reply_filter!("r"),
     " ORDER BY r.created_at LIMIT 1) AS first_reply_at, ",
@@ -125,7 +124,6 @@ macro_rules! report_reads {
             })?;
             let rows = sqlx::query(r::DAY_CONVERSATIONS).bind(s).bind(e).fetch_all(pool).await.map_err(db_err)?;
             let conversations = all(rows, |row| {
-                let first: Option<String> = get(row, "", "first_direction")?;
                 Ok(ConversationFact {
                     id: get(row, "", "id")?,
                     number_id: get(row, "", "number_id")?,
@@ -133,7 +131,7 @@ macro_rules! report_reads {
                     department_id: get(row, "", "department_id")?,
                     assignee_id: get(row, "", "assignee_id")?,
                     urgent: get(row, "", "urgent")?,
-                    source: Source::infer(first.as_deref() != Some("outbound")),
+                    source: Source::from_stored(&get::<String>(row, "", "source")?),
                     opened_at: ts(row, "", "opened_at")?,
                     closed_at: opt_ts(row, "", "closed_at")?,
                     first_reply_at: opt_ts(row, "", "first_reply_at")?,

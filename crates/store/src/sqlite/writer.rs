@@ -29,8 +29,8 @@ mod audit;
 mod department_settings;
 mod forms;
 mod front_door;
-mod triage;
 mod reports;
+mod triage;
 
 /// Most closures committed together. Bounds the time one batch holds the write lock and the
 /// work lost to a failed commit, while being far above what a busy practice queues.
