@@ -6,6 +6,7 @@
 pub mod forms;
 pub mod keywords;
 pub mod model;
+pub mod patient_import;
 pub mod phi;
 pub mod phone;
 pub mod quiet_hours;

@@ -19,6 +19,7 @@ use crate::vault::{Vault, aad};
 use crate::{StoreError, StoreResult};
 
 pub(crate) mod forms;
+pub(crate) mod patients;
 mod staff_reads;
 pub(crate) mod statement;
 pub(crate) use staff_reads::staff_reads;
@@ -1024,12 +1025,14 @@ macro_rules! define_backend {
 
             crate::common::staff_reads!();
             crate::common::forms::form_reads!();
+            crate::common::patients::patient_reads!();
 
             crate::common::sqlx_write_queries!($wkind $(($($wargs)*))? ; skip_locked: $sl);
         }
 
         crate::common::sqlx_write_tx!($wkind $(($($wargs)*))?);
         crate::common::forms::form_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
+        crate::common::patients::patient_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
 
         #[async_trait::async_trait]
         impl crate::Store for $store {

@@ -117,6 +117,9 @@ pub const TABLES: &[Table] = &[
             ("status", K::Text),
             ("mrn_index", K::OptText),
             ("created_at", K::Int),
+            ("match_index", K::OptText),
+            ("language", K::OptText),
+            ("time_zone", K::OptText),
         ],
     },
     Table {
@@ -324,6 +327,23 @@ pub const TABLES: &[Table] = &[
         name: "throttle_hits",
         key: &["key"],
         columns: &[("key", K::Text), ("window_start", K::Int), ("hits", K::Int)],
+    },
+    Table {
+        name: "chart_jobs",
+        key: &["id"],
+        columns: &[
+            ("id", K::Uuid),
+            ("conversation_id", K::Uuid),
+            ("status", K::Text),
+            ("attempts", K::Int),
+            ("next_attempt_at", K::Int),
+            ("lease_owner", K::OptText),
+            ("lease_until", K::OptInt),
+            ("last_error", K::OptText),
+            ("requested_by", K::OptUuid),
+            ("created_at", K::Int),
+            ("updated_at", K::Int),
+        ],
     },
 ];
 

@@ -28,11 +28,13 @@ use frontdesk_domain::{E164, MessageStatus};
 mod common;
 pub mod copy;
 pub mod forms;
+pub mod patients;
 pub mod postgres;
 pub mod sqlite;
 pub mod vault;
 
 pub use forms::{FormReads, FormWrites};
+pub use patients::{ChartJob, ChartJobStatus, PatientReads, PatientWrites};
 pub use vault::{MasterKey, Vault};
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +94,7 @@ pub struct MessageStatusChange {
 /// closure's transaction. Methods named `*_for_update` lock the row (PostgreSQL) so
 /// concurrent writers serialise on it; on SQLite all writes are serial anyway.
 #[async_trait]
-pub trait WriteTx: FormWrites + Send {
+pub trait WriteTx: FormWrites + PatientWrites + Send {
     /// Records that a provider message id has been seen. Returns `false` if it already had
     /// been (a duplicate delivery), `true` the first time.
     async fn claim_provider_receipt(
@@ -246,7 +248,7 @@ pub struct ConversationQuery {
 }
 
 #[async_trait]
-pub trait Store: FormReads + Send + Sync {
+pub trait Store: FormReads + PatientReads + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

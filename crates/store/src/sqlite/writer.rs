@@ -26,6 +26,7 @@ use crate::vault::Vault;
 use crate::{MessageStatusChange, StoreError, StoreResult, WriteTx};
 
 mod forms;
+mod patients;
 
 /// Most closures committed together. Bounds the time one batch holds the write lock and the
 /// work lost to a failed commit, while being far above what a busy practice queues.
