@@ -581,8 +581,9 @@ pub enum MatchBy {
 /// and birth date, and by its phones. Rules, in order:
 /// 1. the same MRN;
 /// 2. the same name and birth date, unless the existing patient has a different MRN;
-/// 3. a *prospective* patient with the same phone and first name (a family shares a phone,
-///    so the phone alone never merges two people), unless MRNs or birth dates differ.
+/// 3. a *prospective* patient linked to one of the row's phones (`by_phone` holds only
+///    those) with the same first name (a family shares a phone, so the phone alone never
+///    merges two people), unless MRNs or birth dates differ.
 ///
 /// `Err` when several patients match equally (the row is reported, not guessed).
 pub fn choose_match(
@@ -619,7 +620,6 @@ pub fn choose_match(
     let mut same: Vec<&Patient> = by_phone
         .iter()
         .filter(|p| p.status == PatientStatus::Prospective)
-        .filter(|p| p.phone.as_ref().is_some_and(|ph| row.phones.contains(ph)))
         .filter(|p| normalise_name(&p.first_name) == first)
         .filter(|p| compatible_mrn(p))
         .filter(|p| match (p.birth_date, row.birth_date) {

@@ -30,6 +30,7 @@ pub mod inbound;
 pub mod inbox;
 pub mod numbers;
 pub mod outbound;
+pub mod patient_import;
 pub mod patients;
 pub mod search;
 pub mod sessions;
