@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/{id}", get(api::get_message))
         .route("/patients", get(api::list_patients).post(api::create_patient))
         .route("/patients/{id}", get(api::get_patient))
+        .route("/patients/import", post(api::import_patients).layer(DefaultBodyLimit::max(api::MAX_IMPORT_BYTES)))
         .route("/events", get(sse::events))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::require_token))
         .route("/openapi.json", get(api::openapi))

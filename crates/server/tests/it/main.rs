@@ -12,6 +12,7 @@ mod forms;
 mod inbound;
 mod ops;
 mod outbound;
+mod patients;
 mod providers;
 mod simulator;
 mod support;
