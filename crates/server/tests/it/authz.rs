@@ -308,6 +308,20 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/new", "/new", Session, [Forbidden, Forbidden, Allowed, Allowed, Allowed])
             .form(&[("to", "+12127365099"), ("body", "Hello from the practice.")]),
         Case::new(Get, "/search", "/search?q=hello", Session, SIGNED_IN),
+        // ---- the patient directory (web/dashboard/patients): auditors read, never change ----
+        Case::new(Get, "/patients", "/patients?q=Lopez", Session, SIGNED_IN),
+        Case::new(Get, "/patients/new", "/patients/new", Session, SIGNED_IN),
+        Case::new(Post, "/patients/new", "/patients/new", Session, [Forbidden, Forbidden, Allowed, Allowed, Allowed])
+            .form(&[("first_name", "Nia"), ("last_name", "Park"), ("status", "prospective")]),
+        Case::new(Get, "/patients/{id}", format!("/patients/{}", ids.patient), Session, SIGNED_IN),
+        Case::new(
+            Post,
+            "/patients/{id}",
+            format!("/patients/{}", ids.patient),
+            Session,
+            [Forbidden, Forbidden, Allowed, Allowed, Allowed],
+        )
+        .form(&[("first_name", "Maria"), ("last_name", "Lopez"), ("birth_date", "1984-02-29"), ("phones", PATIENT)]),
         // ---- signing in (web/auth) ----
         Case::new(Get, "/login", "/login", Session, PUBLIC),
         Case::new(Post, "/login", "/login", Session, PUBLIC)
@@ -394,6 +408,7 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Get, "/patients", "/api/v1/patients", Api, API),
         Case::new(Post, "/patients", "/api/v1/patients", Api, API).json(json!({"first_name": "A", "last_name": "B"})),
         Case::new(Get, "/patients/{id}", format!("/api/v1/patients/{}", ids.patient), Api, API),
+        Case::new(Post, "/patients/import", "/api/v1/patients/import", Api, API),
         Case::new(Get, "/events", "/api/v1/events", Api, API).stream(),
         // ---- webhooks: a provider signature, nothing else, lets a request in ----
         Case::new(Post, "/twilio/messages", "/webhooks/twilio/messages", Webhook, WEBHOOK).form(&[

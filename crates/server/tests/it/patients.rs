@@ -122,3 +122,135 @@ async fn fhir_bundles_import_and_unusable_files_name_the_problem() {
     let (_, doc) = app.api_get("/api/v1/openapi.json").await;
     assert!(doc["paths"]["/api/v1/patients/import"]["post"].is_object());
 }
+
+// ---- the dashboard's directory ---------------------------------------------------------------
+
+mod dashboard {
+    use frontdesk_domain::model::Role;
+    use frontdesk_services::audit::Actor;
+
+    use crate::authz::{Browser, Site};
+
+    const PASSWORD: &str = "correct horse battery staple";
+
+    async fn get(site: &Site, b: &Browser, path: &str) -> (u16, String) {
+        let r = site.http.get(site.url(path)).header("cookie", &b.cookie).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post(site: &Site, b: &Browser, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &b.csrf)];
+        form.extend_from_slice(fields);
+        let r = site.http.post(site.url(path)).header("cookie", &b.cookie).form(&form).send().await.unwrap();
+        let status = r.status().as_u16();
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (status, location, r.text().await.unwrap())
+    }
+
+    async fn audits(site: &Site, action: &str) -> usize {
+        site.services.store.list_audit(500).await.unwrap().iter().filter(|a| a.action == action).count()
+    }
+
+    #[tokio::test]
+    async fn staff_create_view_edit_and_see_families_auditors_only_read() {
+        let site = Site::start().await;
+        for (email, role) in [("front@clinic.test", Role::Staff), ("audit@clinic.test", Role::Auditor)] {
+            site.services.create_user(email, "Pat Person", role, PASSWORD, Actor::System).await.unwrap();
+        }
+        let staff = site.session("front@clinic.test").await;
+        let auditor = site.session("audit@clinic.test").await;
+
+        // Errors name the field and keep what was typed.
+        let (status, _, page) = post(
+            &site,
+            &staff,
+            "/patients/new",
+            &[("first_name", "Ana"), ("last_name", "Lopez"), ("phones", "+1 212 736 5050\nnot a phone")],
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(page.contains("phones: &#34;not a phone&#34;") || page.contains("phones: \"not a phone\""), "{page}");
+        assert!(page.contains(r#"id="phones" name="phones" rows="3" aria-invalid="true""#), "{page}");
+        assert!(page.contains("value=\"Ana\""));
+        let (status, _, page) = post(
+            &site,
+            &staff,
+            "/patients/new",
+            &[("first_name", "Ana"), ("last_name", "Lopez"), ("time_zone", "Mars/Olympus")],
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(page.contains("time_zone: unknown time zone"), "{page}");
+
+        let (status, ana, _) = post(
+            &site,
+            &staff,
+            "/patients/new",
+            &[
+                ("first_name", "Ana"),
+                ("last_name", "Lopez"),
+                ("birth_date", "1984-07-31"),
+                ("mrn", "A-1"),
+                ("phones", "+1 212 736 5050"),
+                ("language", "es"),
+                ("time_zone", "America/Chicago"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 303);
+        assert!(ana.starts_with("/patients/"), "{ana}");
+        let (_, ben, _) =
+            post(&site, &staff, "/patients/new", &[("first_name", "Ben"), ("last_name", "Lopez"), ("phones", "2127365050")])
+                .await;
+
+        // A view is audited and shows the family sharing the number.
+        let before = audits(&site, "patient.view").await;
+        let (status, page) = get(&site, &staff, &ana).await;
+        assert_eq!(status, 200);
+        assert_eq!(audits(&site, "patient.view").await, before + 1);
+        assert!(page.contains("Shared phone") && page.contains("Ben Lopez"), "{page}");
+        assert!(page.contains("value=\"America/Chicago\"") && page.contains("value=\"es\""));
+        let (_, page) = get(&site, &staff, &ben).await;
+        assert!(page.contains("Ana Lopez"), "the family is shown on each member's page");
+
+        // Edit: a second phone, a new MRN; audited.
+        let (status, _, _) = post(
+            &site,
+            &staff,
+            &ana,
+            &[
+                ("first_name", "Ana"),
+                ("last_name", "López"),
+                ("birth_date", "1984-07-31"),
+                ("mrn", "A-2"),
+                ("phones", "+12127365050\n+12127365051"),
+                ("status", "patient"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 303);
+        assert_eq!(audits(&site, "patient.update").await, 1);
+        let (_, page) = get(&site, &staff, &ana).await;
+        assert!(page.contains("López") && page.contains("+12127365051"), "{page}");
+        let (_, page) = get(&site, &staff, &format!("{ana}?x")).await;
+        assert!(page.contains("value=\"A-2\""));
+        let (status, _, page) = post(&site, &staff, &ana, &[("first_name", "Ana"), ("last_name", "")]).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("last_name: is required"), "{page}");
+
+        // Search by name, phone and MRN.
+        for q in ["lopez", "212-736-5051", "A-2"] {
+            let (status, page) = get(&site, &staff, &format!("/patients?q={q}")).await;
+            assert_eq!(status, 200);
+            assert!(page.contains("Ana López"), "{q}: {page}");
+        }
+
+        // Auditors read but cannot change.
+        let (status, page) = get(&site, &auditor, &ana).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("<fieldset disabled>"), "{page}");
+        let (status, _, _) = post(&site, &auditor, &ana, &[("first_name", "X"), ("last_name", "Y")]).await;
+        assert_eq!(status, 403);
+        site.stop().await;
+    }
+}

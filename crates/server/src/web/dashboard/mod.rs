@@ -8,6 +8,7 @@
 //! - [`compose`]: `POST /compose/check`, the composer's live segment/cost/PHI estimate.
 //! - [`new`]: `GET|POST /new`, texting a number or a patient.
 //! - [`search`]: `GET /search`.
+//! - [`patients`]: `GET /patients`, `GET|POST /patients/new`, `GET|POST /patients/{id}`.
 //! - `GET /events`: the dashboard's live events (see `web::sse::staff_events`).
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ pub mod compose;
 pub mod conversation;
 pub mod inbox;
 pub mod new;
+pub mod patients;
 pub mod search;
 
 pub fn routes() -> Router<AppState> {
@@ -48,6 +50,9 @@ pub fn routes() -> Router<AppState> {
         .route("/compose/check", post(compose::check))
         .route("/new", get(new::page).post(new::start))
         .route("/search", get(search::page))
+        .route("/patients", get(patients::list))
+        .route("/patients/new", get(patients::new_page).post(patients::create))
+        .route("/patients/{id}", get(patients::view).post(patients::update))
 }
 
 /// A time as staff read it, in the practice's time zone: "Mar 4, 2:05 PM".
