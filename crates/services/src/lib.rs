@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 
 pub mod accounts;
 pub mod audit;
+pub mod chart;
 pub mod conversations;
 pub mod delivery;
 pub mod departments;
@@ -146,6 +147,8 @@ pub struct Services {
     pub outbox_signal: Arc<Notify>,
     pub retry: delivery::RetryPolicy,
     numbers: numbers::NumberCache,
+    /// Saving conversations to the chart (`[chart]`); `None` when not configured.
+    pub chart: Option<Arc<chart::ChartSettings>>,
 }
 
 impl Services {
@@ -159,6 +162,7 @@ impl Services {
             outbox_signal: Arc::new(Notify::new()),
             retry: delivery::RetryPolicy::default(),
             numbers: numbers::NumberCache::default(),
+            chart: None,
         }
     }
 }
