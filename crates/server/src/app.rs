@@ -113,6 +113,17 @@ impl Core {
             lockout: chrono::TimeDelta::minutes(i64::from(s.lockout_minutes)),
             require_totp_for_admins: s.require_totp_for_admins,
         };
+        if let Some(url) = &settings.chart.fhir_base_url {
+            let c = &settings.chart;
+            services.chart = Some(Arc::new(frontdesk_services::chart::ChartSettings {
+                fhir_base_url: url.trim_end_matches('/').to_string(),
+                bearer_token: c.bearer_token.clone(),
+                on_close: c.on_close,
+                retry_base: Duration::from_millis(c.retry_base_ms.max(1)),
+                retry_cap: Duration::from_secs(c.retry_cap_secs.max(1)),
+                max_attempts: c.max_attempts.max(1),
+            }));
+        }
         services.load_stored_settings().await.context("could not read the stored practice settings")?;
         Ok(Core { services, key_source, simulator })
     }
@@ -256,6 +267,10 @@ impl App {
         workers.spawn(gauges::run(self.services.clone(), stop_rx.clone()));
         workers.spawn(snooze::run(self.services.clone(), stop_rx.clone()));
         workers.spawn(event_relay::run(self.services.clone(), stop_rx.clone()));
+        if self.services.chart.is_some() {
+            let timeout = Duration::from_secs(self.settings.chart.timeout_secs.max(1));
+            workers.spawn(crate::workers::chart_sync::run(self.services.clone(), timeout, stop_rx.clone()));
+        }
         if let Some(mut reports) = self.simulator_reports.take() {
             let services = self.services.clone();
             let mut stop = stop_rx.clone();

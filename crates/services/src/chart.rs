@@ -159,12 +159,12 @@ impl Services {
         ip: Option<String>,
     ) -> Result<ChartJob, ServiceError> {
         ctx.require_can_act()?;
+        self.visible_conversation(ctx, id).await?;
         if self.chart.is_none() {
             return Err(ServiceError::Conflict(
                 "saving to the chart is not set up: configure [chart] fhir_base_url".into(),
             ));
         }
-        self.visible_conversation(ctx, id).await?;
         let now = crate::now();
         let job = new_chart_job(id, Some(ctx.user.id), now);
         let stored = job.clone();

@@ -610,6 +610,44 @@ pub async fn import_patients(
     }))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `fhir` (a FHIR R4 transaction Bundle of Communication and QuestionnaireResponse) or
+    /// `text` (a readable transcript).
+    pub format: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/export", params(("id" = Uuid, Path), ExportParams), security(("bearer" = [])),
+    responses((status = 200, description = "`application/fhir+json` or `text/plain`"), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export_conversation(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    use frontdesk_services::chart::ExportFormat;
+    let format = match params.format.as_str() {
+        "fhir" => ExportFormat::Fhir,
+        "text" => ExportFormat::Text,
+        other => return Err(ApiError::invalid("format", format!("unknown format {other:?}; use fhir or text"))),
+    };
+    let export = state.services.export_as(principal.actor(), id, format, client_ip(&headers)).await?;
+    Ok(match format {
+        ExportFormat::Text => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], export.transcript).into_response()
+        }
+        _ => (
+            [(header::CONTENT_TYPE, "application/fhir+json")],
+            serde_json::to_string(&export.bundle).unwrap_or_default(),
+        )
+            .into_response(),
+    })
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route; see /api/v1/openapi.json")
 }
@@ -617,7 +655,7 @@ pub async fn not_found() -> ApiError {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Frontdesk API", description = "Two-way SMS for medical practices. Authenticate with `Authorization: Bearer <token>` (create one with `frontdesk token create`). Errors are `{\"error\": {\"code\", \"message\"}}`. Live events: `GET /api/v1/events` (Server-Sent Events)."),
-    paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, import_patients, super::sse::events),
+    paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, import_patients, export_conversation, super::sse::events),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

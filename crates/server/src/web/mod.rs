@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations", get(api::list_conversations))
         .route("/conversations/{id}", get(api::get_conversation))
         .route("/conversations/{id}/messages", post(api::reply))
+        .route("/conversations/{id}/export", get(api::export_conversation))
         .route("/messages", post(api::start_conversation))
         .route("/messages/{id}", get(api::get_message))
         .route("/patients", get(api::list_patients).post(api::create_patient))

@@ -608,12 +608,12 @@ pub async fn fhir(State(state): State<AppState>, staff: Staff, Path(id): Path<Uu
 }
 
 /// One line of the PDF: its text, size, and whether it is bold.
-struct PdfLine {
-    text: String,
-    size: f32,
-    bold: bool,
+pub(crate) struct PdfLine {
+    pub(crate) text: String,
+    pub(crate) size: f32,
+    pub(crate) bold: bool,
     /// Extra space above, in millimetres.
-    gap: f32,
+    pub(crate) gap: f32,
 }
 
 /// Cuts `text` into lines of at most `width` characters, at spaces where it can.
@@ -661,7 +661,7 @@ fn pdf_text(s: &str) -> String {
 }
 
 /// Lays out `lines` on Letter pages (Helvetica) and returns the PDF's bytes.
-fn render_pdf(title: &str, lines: &[PdfLine]) -> Result<Vec<u8>, String> {
+pub(crate) fn render_pdf(title: &str, lines: &[PdfLine]) -> Result<Vec<u8>, String> {
     use printpdf::{BuiltinFont, Mm, PdfDocument};
     const PAGE_W: f32 = 215.9;
     const PAGE_H: f32 = 279.4;

@@ -294,6 +294,10 @@ fn table(ids: &Ids) -> Vec<Case> {
             .form(&[("patient", &ids.patient.to_string())]),
         Case::new(Post, "/c/{id}/urgent", format!("/c/{c}/urgent"), Session, ACT_ON_CONVERSATION)
             .form(&[("urgent", "1")]),
+        // Saving to the chart: downloads for whoever may read the conversation; the button
+        // reaches its handler (which answers that [chart] is not configured here).
+        Case::new(Get, "/c/{id}/export", format!("/c/{c}/export?format=text"), Session, READ_CONVERSATION),
+        Case::new(Post, "/c/{id}/chart", format!("/c/{c}/chart"), Session, [Forbidden, Forbidden, NotFound, Reached, Reached]),
         Case::new(
             Post,
             "/messages/{id}/retry",
@@ -403,6 +407,7 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Get, "/conversations/{id}", format!("/api/v1/conversations/{c}"), Api, API),
         Case::new(Post, "/conversations/{id}/messages", format!("/api/v1/conversations/{c}/messages"), Api, API)
             .json(json!({"body": "hello"})),
+        Case::new(Get, "/conversations/{id}/export", format!("/api/v1/conversations/{c}/export?format=fhir"), Api, API),
         Case::new(Post, "/messages", "/api/v1/messages", Api, API).json(json!({"to": PATIENT, "body": "hello"})),
         Case::new(Get, "/messages/{id}", format!("/api/v1/messages/{}", ids.inbound_message), Api, API),
         Case::new(Get, "/patients", "/api/v1/patients", Api, API),

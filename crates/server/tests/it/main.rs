@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod authz;
+mod chart;
 mod cluster;
 mod consent;
 mod dashboard;

@@ -183,6 +183,7 @@ pub struct TestApp {
     pub token: String,
     pub twilio: FakeTwilio,
     pub data_dir: TempDir,
+    pub services: frontdesk_services::Services,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
@@ -199,6 +200,8 @@ pub struct Options {
     /// several-instance tests; SQLite in a fresh data dir when absent.
     pub shared: Option<Shared>,
     pub lease_secs: u64,
+    /// `[chart]`: saving conversations to a (fake) FHIR endpoint.
+    pub chart: Option<frontdesk_server::config::ChartConfig>,
 }
 
 /// What several instances of one practice share.
@@ -218,6 +221,7 @@ impl Default for Options {
             bandwidth_api_base: None,
             shared: None,
             lease_secs: 300,
+            chart: None,
         }
     }
 }
@@ -271,6 +275,9 @@ impl TestApp {
         settings.dispatcher.retry_base_ms = 20;
         settings.dispatcher.retry_cap_secs = 1;
         settings.dispatcher.max_attempts = 4;
+        if let Some(chart) = &options.chart {
+            settings.chart = chart.clone();
+        }
         let app = App::build(settings).await.expect("app builds");
         let first_instance = options.shared.as_ref().is_none_or(|s| !s.is_populated());
         assert_eq!(app.bootstrap_admin.is_some(), first_instance, "only a fresh database gets a first admin");
@@ -310,7 +317,16 @@ impl TestApp {
         if let Some(shared) = &options.shared {
             shared.mark_populated();
         }
-        TestApp { base, http: reqwest::Client::new(), token, twilio, data_dir, stop: Some(stop), handle: Some(handle) }
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            token,
+            twilio,
+            data_dir,
+            services: services.clone(),
+            stop: Some(stop),
+            handle: Some(handle),
+        }
     }
 
     /// Ends the server abruptly, as a crash would: nothing is finished or handed over.

@@ -5,6 +5,7 @@
 //!
 //! - [`inbox`]: `GET /` (the views), `GET /inbox/rows` (the live-refreshed list).
 //! - [`conversation`]: `GET /c/{id}` and its actions, `POST /messages/{id}/retry`, templates.
+//! - [`chart`]: `GET /c/{id}/export`, `POST /c/{id}/chart` (saving to the chart).
 //! - [`compose`]: `POST /compose/check`, the composer's live segment/cost/PHI estimate.
 //! - [`new`]: `GET|POST /new`, texting a number or a patient.
 //! - [`search`]: `GET /search`.
@@ -24,6 +25,7 @@ use uuid::Uuid;
 
 use super::AppState;
 
+pub mod chart;
 pub mod compose;
 pub mod conversation;
 pub mod inbox;
@@ -45,6 +47,8 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{id}/status", post(conversation::status))
         .route("/c/{id}/patient", post(conversation::patient))
         .route("/c/{id}/urgent", post(conversation::urgent))
+        .route("/c/{id}/export", get(chart::export))
+        .route("/c/{id}/chart", post(chart::sync))
         .route("/c/{id}/template/{template_id}", get(conversation::template))
         .route("/messages/{id}/retry", post(conversation::retry))
         .route("/compose/check", post(compose::check))
