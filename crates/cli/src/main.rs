@@ -233,7 +233,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { command: ImportCommand::Patients { file, dry_run, map, json } } => {
             let mut mapping = Vec::new();
             for m in &map {
-                mapping.push(frontdesk_domain::patient_import::parse_mapping(m).map_err(|e| anyhow::anyhow!("--map: {e}"))?);
+                mapping.push(
+                    frontdesk_domain::patient_import::parse_mapping(m).map_err(|e| anyhow::anyhow!("--map: {e}"))?,
+                );
             }
             let bytes = std::fs::read(&file).with_context(|| format!("could not read {}", file.display()))?;
             let core = Core::open(&load()?).await?;

@@ -102,7 +102,10 @@ fn import_100k_rows_with_progress() {
     let stdout = text(&out.stdout);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("100000 rows read (Csv): 99900 created, 0 updated, 0 unchanged, 100 rejected."), "{stdout}");
+    assert!(
+        stdout.contains("100000 rows read (Csv): 99900 created, 0 updated, 0 unchanged, 100 rejected."),
+        "{stdout}"
+    );
     assert!(stdout.contains("rejected line 1001: bad birth_date"), "{stdout}");
     let progress: Vec<&str> = stderr.lines().filter(|l| l.starts_with("progress: ")).collect();
     assert!(progress.len() >= 10, "progress is shown while importing: {stderr}");

@@ -94,7 +94,9 @@ fn chart_bundle(responses: Vec<serde_json::Value>) -> serde_json::Value {
         text(Direction::Inbound, "Thanks! Photo of my insurance card attached.", MessageStatus::Received, 2),
         text(Direction::Outbound, "Got it.", MessageStatus::Failed, 3),
     ];
-    messages[2].media.push(MediaRef { url: "https://media.example.org/card.jpg".into(), content_type: Some("image/jpeg".into()) });
+    messages[2]
+        .media
+        .push(MediaRef { url: "https://media.example.org/card.jpg".into(), content_type: Some("image/jpeg".into()) });
     let patient = Patient {
         id: new_id(),
         first_name: "Ana".into(),

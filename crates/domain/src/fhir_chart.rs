@@ -282,7 +282,9 @@ mod tests {
             message(Direction::Outbound, "Yes, Friday 3pm works.", 2, Some(user)),
             message(Direction::Inbound, "Thanks", 3, None),
         ];
-        msgs[1].media.push(MediaRef { url: "https://example.org/m.jpg".into(), content_type: Some("image/jpeg".into()) });
+        msgs[1]
+            .media
+            .push(MediaRef { url: "https://example.org/m.jpg".into(), content_type: Some("image/jpeg".into()) });
         let patient = Patient {
             id: new_id(),
             first_name: "Ana".into(),
@@ -304,7 +306,9 @@ mod tests {
             patient_phone: &phone,
             messages: &msgs,
             staff: &staff,
-            questionnaire_responses: vec![json!({"resourceType": "QuestionnaireResponse", "id": new_id().to_string(), "status": "completed"})],
+            questionnaire_responses: vec![
+                json!({"resourceType": "QuestionnaireResponse", "id": new_id().to_string(), "status": "completed"}),
+            ],
         };
         let b = bundle(&c, Utc::now());
         assert_eq!(b["type"], "transaction");

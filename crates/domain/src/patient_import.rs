@@ -304,7 +304,9 @@ fn parse_csv(
         }
         match validate(raw, line, region, today) {
             Ok(row) => match seen.check(&row) {
-                Some(first) => out.rejected.push(Rejected { line, reason: format!("duplicate of line {first} in this file") }),
+                Some(first) => {
+                    out.rejected.push(Rejected { line, reason: format!("duplicate of line {first} in this file") })
+                }
                 None => out.rows.push(row),
             },
             Err(reason) => out.rejected.push(Rejected { line, reason }),
@@ -336,18 +338,18 @@ struct Dedupe {
 
 impl Dedupe {
     fn check(&mut self, row: &ImportRow) -> Option<usize> {
-        if let Some(mrn) = &row.mrn {
-            if let Some(first) = self.by_mrn.get(mrn) {
-                return Some(*first);
-            }
+        if let Some(mrn) = &row.mrn
+            && let Some(first) = self.by_mrn.get(mrn)
+        {
+            return Some(*first);
         }
         let name_key = match_key(&row.first_name, &row.last_name, row.birth_date)
             .unwrap_or_else(|| format!("{}|nodob|{:?}", normalise_name(&row.first_name), row.phones.first()));
         let name_key = format!("{}|{}", normalise_name(&row.last_name), name_key);
-        if row.mrn.is_none() {
-            if let Some(first) = self.by_name.get(&name_key) {
-                return Some(*first);
-            }
+        if row.mrn.is_none()
+            && let Some(first) = self.by_name.get(&name_key)
+        {
+            return Some(*first);
         }
         if let Some(mrn) = &row.mrn {
             self.by_mrn.insert(mrn.clone(), row.line);
@@ -396,10 +398,10 @@ fn validate(raw: RawRow, line: usize, region: Region, today: NaiveDate) -> Resul
         }
     }
     let mrn = Some(raw.mrn).filter(|m| !m.is_empty());
-    if let Some(m) = &mrn {
-        if m.chars().count() > 64 || m.chars().any(char::is_control) {
-            return Err("bad mrn: at most 64 printable characters".into());
-        }
+    if let Some(m) = &mrn
+        && (m.chars().count() > 64 || m.chars().any(char::is_control))
+    {
+        return Err("bad mrn: at most 64 printable characters".into());
     }
     let status = match raw.status.to_ascii_lowercase().as_str() {
         "" => None,
@@ -440,21 +442,19 @@ pub fn check_language(tag: &str) -> Result<(), String> {
 /// `YYYY-MM-DD`, `YYYYMMDD` or US `MM/DD/YYYY`.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
-    NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(t, "%m/%d/%Y"))
-        .ok()
-        .or_else(|| {
-            if t.len() == 8 && t.chars().all(|c| c.is_ascii_digit()) {
-                NaiveDate::parse_from_str(t, "%Y%m%d").ok()
-            } else {
-                None
-            }
-        })
+    NaiveDate::parse_from_str(t, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(t, "%m/%d/%Y")).ok().or_else(|| {
+        if t.len() == 8 && t.chars().all(|c| c.is_ascii_digit()) {
+            NaiveDate::parse_from_str(t, "%Y%m%d").ok()
+        } else {
+            None
+        }
+    })
 }
 
 fn parse_fhir(bytes: &[u8], region: Region, today: NaiveDate) -> Result<Parsed, ImportError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| ImportError::Encoding(format!("FHIR JSON must be UTF-8 (invalid byte at offset {})", e.valid_up_to())))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        ImportError::Encoding(format!("FHIR JSON must be UTF-8 (invalid byte at offset {})", e.valid_up_to()))
+    })?;
     let doc: Value = serde_json::from_str(text).map_err(|e| ImportError::Fhir(format!("not JSON: {e}")))?;
     let entries: Vec<Value> = match doc.get("resourceType").and_then(Value::as_str) {
         Some("Bundle") => match doc.get("entry") {
@@ -481,7 +481,9 @@ fn parse_fhir(bytes: &[u8], region: Region, today: NaiveDate) -> Result<Parsed, 
         let result = fhir_raw(resource).and_then(|raw| validate(raw, line, region, today));
         match result {
             Ok(row) => match seen.check(&row) {
-                Some(first) => out.rejected.push(Rejected { line, reason: format!("duplicate of entry {first} in this Bundle") }),
+                Some(first) => {
+                    out.rejected.push(Rejected { line, reason: format!("duplicate of entry {first} in this Bundle") })
+                }
                 None => out.rows.push(row),
             },
             Err(reason) => out.rejected.push(Rejected { line, reason }),
@@ -493,10 +495,8 @@ fn parse_fhir(bytes: &[u8], region: Region, today: NaiveDate) -> Result<Parsed, 
 fn fhir_raw(p: &Value) -> Result<RawRow, String> {
     let mut raw = RawRow::default();
     let names = p.get("name").and_then(Value::as_array).cloned().unwrap_or_default();
-    let name = names
-        .iter()
-        .find(|n| n.get("use").and_then(Value::as_str) == Some("official"))
-        .or_else(|| names.first());
+    let name =
+        names.iter().find(|n| n.get("use").and_then(Value::as_str) == Some("official")).or_else(|| names.first());
     if let Some(n) = name {
         raw.last_name = n.get("family").and_then(Value::as_str).unwrap_or_default().trim().to_owned();
         raw.first_name = n
@@ -668,11 +668,11 @@ pub fn merge(existing: &Patient, extras: &PatientExtras, linked_phones: &[E164],
     fill(&mut p.mrn, &row.mrn, "mrn", &mut conflicts, &mut changed);
     fill(&mut x.language, &row.extras.language, "language", &mut conflicts, &mut changed);
     fill(&mut x.time_zone, &row.extras.time_zone, "time_zone", &mut conflicts, &mut changed);
-    if p.phone.is_none() {
-        if let Some(first) = row.phones.first() {
-            p.phone = Some(first.clone());
-            changed = true;
-        }
+    if p.phone.is_none()
+        && let Some(first) = row.phones.first()
+    {
+        p.phone = Some(first.clone());
+        changed = true;
     }
     if row.status == Some(PatientStatus::Patient) && p.status == PatientStatus::Prospective {
         p.status = PatientStatus::Patient;
@@ -810,8 +810,14 @@ mod tests {
         assert_eq!(lines, vec![2, 3, 4]);
         assert!(parsed.rejected[0].reason.contains("Observation"));
         assert!(parsed.rejected[2].reason.contains("first_name"));
-        assert!(matches!(parse(b"{\"resourceType\": \"Bundle\", ", &[], Region::US, today()), Err(ImportError::Fhir(_))));
-        assert!(matches!(parse(b"{\"resourceType\": \"Observation\"}", &[], Region::US, today()), Err(ImportError::Fhir(_))));
+        assert!(matches!(
+            parse(b"{\"resourceType\": \"Bundle\", ", &[], Region::US, today()),
+            Err(ImportError::Fhir(_))
+        ));
+        assert!(matches!(
+            parse(b"{\"resourceType\": \"Observation\"}", &[], Region::US, today()),
+            Err(ImportError::Fhir(_))
+        ));
     }
 
     #[test]

@@ -120,7 +120,10 @@ impl Services {
             questionnaire_responses: responses,
         };
         let now = crate::now();
-        Ok(ChartExport { bundle: fhir_chart::bundle(&c, now), transcript: fhir_chart::transcript(&c, settings.time_zone, now) })
+        Ok(ChartExport {
+            bundle: fhir_chart::bundle(&c, now),
+            transcript: fhir_chart::transcript(&c, settings.time_zone, now),
+        })
     }
 
     /// An export for a staff member who can see the conversation. Audited `conversation.export`.
@@ -144,7 +147,8 @@ impl Services {
         ip: Option<String>,
     ) -> Result<ChartExport, ServiceError> {
         let export = self.chart_export(id).await?;
-        let mut entry = audit::entry(&actor, "conversation.export", Some(format!("conversation:{id}")), ip, crate::now());
+        let mut entry =
+            audit::entry(&actor, "conversation.export", Some(format!("conversation:{id}")), ip, crate::now());
         entry.detail = Some(format!("format={}", format.as_str()));
         frontdesk_store::write(&*self.store, move |tx| Box::pin(async move { tx.insert_audit(&entry).await })).await?;
         Ok(export)
@@ -168,8 +172,13 @@ impl Services {
         let now = crate::now();
         let job = new_chart_job(id, Some(ctx.user.id), now);
         let stored = job.clone();
-        let entry =
-            audit::entry(&Actor::User(ctx.user.id), "conversation.chart_sync", Some(format!("conversation:{id}")), ip, now);
+        let entry = audit::entry(
+            &Actor::User(ctx.user.id),
+            "conversation.chart_sync",
+            Some(format!("conversation:{id}")),
+            ip,
+            now,
+        );
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
                 tx.insert_chart_job(&stored).await?;
@@ -186,7 +195,12 @@ impl Services {
     }
 
     /// Leases due jobs to `owner` (unique per call) and returns them.
-    pub async fn claim_chart_jobs(&self, owner: &str, limit: u32, lease: Duration) -> Result<Vec<ChartJob>, ServiceError> {
+    pub async fn claim_chart_jobs(
+        &self,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<ChartJob>, ServiceError> {
         let now = crate::now();
         let until = now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::seconds(60));
         let o = owner.to_owned();
@@ -257,7 +271,11 @@ impl Services {
 }
 
 /// A new pending job, due now.
-pub fn new_chart_job(conversation_id: ConversationId, requested_by: Option<uuid::Uuid>, now: DateTime<Utc>) -> ChartJob {
+pub fn new_chart_job(
+    conversation_id: ConversationId,
+    requested_by: Option<uuid::Uuid>,
+    now: DateTime<Utc>,
+) -> ChartJob {
     ChartJob {
         id: new_id(),
         conversation_id,
@@ -323,8 +341,11 @@ mod tests {
         assert!(matches!(classify_chart_answer(201, ""), ChartAttempt::Sent));
         assert!(matches!(classify_chart_answer(503, "down"), ChartAttempt::Temporary(m) if m == "HTTP 503: down"));
         assert!(matches!(classify_chart_answer(429, ""), ChartAttempt::Temporary(_)));
-        let outcome = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","diagnostics":"Unknown patient MRN"}]}"#;
-        assert!(matches!(classify_chart_answer(400, outcome), ChartAttempt::Permanent(m) if m == "HTTP 400: Unknown patient MRN"));
+        let outcome =
+            r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","diagnostics":"Unknown patient MRN"}]}"#;
+        assert!(
+            matches!(classify_chart_answer(400, outcome), ChartAttempt::Permanent(m) if m == "HTTP 400: Unknown patient MRN")
+        );
         let cfg = ChartSettings {
             fhir_base_url: String::new(),
             bearer_token: None,

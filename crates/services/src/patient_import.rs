@@ -200,7 +200,8 @@ impl Services {
             if let Some(id) = row.mrn.as_ref().and_then(|m| pool.by_mrn.get(m)) {
                 mrn_c.extend(from_pool(id));
             }
-            if let Some(id) = match_key(&row.first_name, &row.last_name, row.birth_date).and_then(|k| pool.by_key.get(&k))
+            if let Some(id) =
+                match_key(&row.first_name, &row.last_name, row.birth_date).and_then(|k| pool.by_key.get(&k))
             {
                 key_c.extend(from_pool(id));
             }
@@ -277,11 +278,7 @@ impl Services {
 
     /// Writes a batch in one transaction; if that fails, row by row, reporting the rows that
     /// still fail instead of losing the rest.
-    async fn write_plans(
-        &self,
-        plans: Vec<(usize, Plan)>,
-        report: &mut ImportReport,
-    ) -> Result<(), ServiceError> {
+    async fn write_plans(&self, plans: Vec<(usize, Plan)>, report: &mut ImportReport) -> Result<(), ServiceError> {
         let plans = std::sync::Arc::new(plans);
         let all = plans.clone();
         let batch = frontdesk_store::write(&*self.store, move |tx| {
@@ -300,14 +297,15 @@ impl Services {
         tracing::warn!(error = %batch_error, "a patient import batch failed; writing its rows one by one");
         for i in 0..plans.len() {
             let one = plans.clone();
-            let result = frontdesk_store::write(&*self.store, move |tx| {
-                Box::pin(async move { apply(tx, &one[i].1).await })
-            })
-            .await;
+            let result =
+                frontdesk_store::write(&*self.store, move |tx| Box::pin(async move { apply(tx, &one[i].1).await }))
+                    .await;
             if let Err(e) = result {
                 let line = plans[i].0;
                 report.outcomes.retain(|o| o.line != line);
-                report.rejected.push(Rejected { line, reason: format!("could not be saved: {}", ServiceError::from(e)) });
+                report
+                    .rejected
+                    .push(Rejected { line, reason: format!("could not be saved: {}", ServiceError::from(e)) });
             }
         }
         Ok(())

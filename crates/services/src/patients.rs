@@ -127,7 +127,15 @@ impl Services {
         if let Some(tz) = &time_zone {
             frontdesk_domain::parse_time_zone(tz).map_err(|e| ServiceError::invalid("time_zone", e))?;
         }
-        Ok(Checked { first_name, last_name, birth_date, mrn, phones, status, extras: PatientExtras { language, time_zone } })
+        Ok(Checked {
+            first_name,
+            last_name,
+            birth_date,
+            mrn,
+            phones,
+            status,
+            extras: PatientExtras { language, time_zone },
+        })
     }
 
     pub async fn create_patient(
@@ -182,8 +190,14 @@ impl Services {
                     let contact = tx.upsert_contact(phone, now).await?;
                     tx.link_contact_patient(contact.id, stored.id).await?;
                 }
-                tx.insert_audit(&audit::entry(&actor, "patient.create", Some(format!("patient:{}", stored.id)), ip, now))
-                    .await
+                tx.insert_audit(&audit::entry(
+                    &actor,
+                    "patient.create",
+                    Some(format!("patient:{}", stored.id)),
+                    ip,
+                    now,
+                ))
+                .await
             })
         })
         .await?;
@@ -227,8 +241,14 @@ impl Services {
                     let contact = tx.upsert_contact(old, now).await?;
                     tx.unlink_contact_patient(contact.id, stored.id).await?;
                 }
-                tx.insert_audit(&audit::entry(&actor, "patient.update", Some(format!("patient:{}", stored.id)), ip, now))
-                    .await
+                tx.insert_audit(&audit::entry(
+                    &actor,
+                    "patient.update",
+                    Some(format!("patient:{}", stored.id)),
+                    ip,
+                    now,
+                ))
+                .await
             })
         })
         .await?;

@@ -581,7 +581,8 @@ pub async fn import_patients(
     let mut mapping = Vec::new();
     for spec in params.map.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
         mapping.push(
-            frontdesk_domain::patient_import::parse_mapping(spec).map_err(|e| ApiError::invalid("map", e.to_string()))?,
+            frontdesk_domain::patient_import::parse_mapping(spec)
+                .map_err(|e| ApiError::invalid("map", e.to_string()))?,
         );
     }
     let options = frontdesk_services::patient_import::ImportOptions { mapping, dry_run: params.dry_run };

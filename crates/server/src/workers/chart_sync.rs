@@ -33,7 +33,8 @@ pub async fn run(services: Services, timeout: Duration, mut shutdown: Shutdown) 
         match services.claim_chart_jobs(&owner, BATCH, lease).await {
             Ok(jobs) => {
                 for job in jobs {
-                    let attempt = attempt(&services, &http, &cfg.fhir_base_url, cfg.bearer_token.as_deref(), &job).await;
+                    let attempt =
+                        attempt(&services, &http, &cfg.fhir_base_url, cfg.bearer_token.as_deref(), &job).await;
                     if let ChartAttempt::Temporary(reason) | ChartAttempt::Permanent(reason) = &attempt {
                         tracing::warn!(job = %job.id, conversation = %job.conversation_id, reason = %reason, "chart export attempt failed");
                     }

@@ -297,7 +297,13 @@ fn table(ids: &Ids) -> Vec<Case> {
         // Saving to the chart: downloads for whoever may read the conversation; the button
         // reaches its handler (which answers that [chart] is not configured here).
         Case::new(Get, "/c/{id}/export", format!("/c/{c}/export?format=text"), Session, READ_CONVERSATION),
-        Case::new(Post, "/c/{id}/chart", format!("/c/{c}/chart"), Session, [Forbidden, Forbidden, NotFound, Reached, Reached]),
+        Case::new(
+            Post,
+            "/c/{id}/chart",
+            format!("/c/{c}/chart"),
+            Session,
+            [Forbidden, Forbidden, NotFound, Reached, Reached],
+        ),
         Case::new(
             Post,
             "/messages/{id}/retry",
@@ -325,7 +331,12 @@ fn table(ids: &Ids) -> Vec<Case> {
             Session,
             [Forbidden, Forbidden, Allowed, Allowed, Allowed],
         )
-        .form(&[("first_name", "Maria"), ("last_name", "Lopez"), ("birth_date", "1984-02-29"), ("phones", PATIENT)]),
+        .form(&[
+            ("first_name", "Maria"),
+            ("last_name", "Lopez"),
+            ("birth_date", "1984-02-29"),
+            ("phones", PATIENT),
+        ]),
         // ---- signing in (web/auth) ----
         Case::new(Get, "/login", "/login", Session, PUBLIC),
         Case::new(Post, "/login", "/login", Session, PUBLIC)

@@ -32,7 +32,12 @@ struct FakeFhir {
 async fn receive(State(fake): State<FakeFhir>, headers: HeaderMap, body: String) -> (StatusCode, String) {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     fake.posted.lock().unwrap().push((auth, serde_json::from_str(&body).unwrap_or(Value::Null)));
-    let (status, body) = fake.replies.lock().unwrap().pop_front().unwrap_or((200, json!({"resourceType": "Bundle", "type": "transaction-response"})));
+    let (status, body) = fake
+        .replies
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or((200, json!({"resourceType": "Bundle", "type": "transaction-response"})));
     (StatusCode::from_u16(status).unwrap(), body.to_string())
 }
 
@@ -83,7 +88,8 @@ async fn closing_posts_the_bundle_retries_temporary_failures_and_shows_refusals(
     let ctx = services.staff_context(user).await.unwrap();
 
     // 1. Closing posts the Bundle with the bearer token.
-    let first = conversation_of(&app, "+12127365001", "SM10000000000000000000000000000001", "Can I move my appointment?").await;
+    let first =
+        conversation_of(&app, "+12127365001", "SM10000000000000000000000000000001", "Can I move my appointment?").await;
     assert!(services.chart_jobs(first).await.unwrap().is_empty(), "nothing before the close");
     services.change_conversation(&ctx, first, ConversationChange::Close, None).await.unwrap();
     let job = wait_job(&app, first, ChartJobStatus::Sent).await;
@@ -100,7 +106,10 @@ async fn closing_posts_the_bundle_retries_temporary_failures_and_shows_refusals(
     assert_eq!(comm["medium"][0]["coding"][0]["code"], "SMSWRIT");
 
     // 2. 503, then 200: retried.
-    fake.replies.lock().unwrap().push_back((503, json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "diagnostics": "maintenance"}]})));
+    fake.replies.lock().unwrap().push_back((
+        503,
+        json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "diagnostics": "maintenance"}]}),
+    ));
     let second = conversation_of(&app, "+12127365002", "SM10000000000000000000000000000002", "Refill please").await;
     services.change_conversation(&ctx, second, ConversationChange::Close, None).await.unwrap();
     let job = wait_job(&app, second, ChartJobStatus::Sent).await;
@@ -137,10 +146,12 @@ async fn closing_posts_the_bundle_retries_temporary_failures_and_shows_refusals(
     assert!(page.text().await.unwrap().contains("Saved to the chart"));
 
     // Downloads and the API export, audited.
-    let text = client.get(app.url(&format!("/c/{first}/export?format=text"))).header("cookie", &cookie).send().await.unwrap();
+    let text =
+        client.get(app.url(&format!("/c/{first}/export?format=text"))).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(text.headers()["content-type"], "text/plain; charset=utf-8");
     assert!(text.text().await.unwrap().contains("  Can I move my appointment?"));
-    let pdf = client.get(app.url(&format!("/c/{first}/export?format=pdf"))).header("cookie", &cookie).send().await.unwrap();
+    let pdf =
+        client.get(app.url(&format!("/c/{first}/export?format=pdf"))).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
     assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
     let (status, bundle) = app.api_get(&format!("/api/v1/conversations/{first}/export?format=fhir")).await;
@@ -148,6 +159,7 @@ async fn closing_posts_the_bundle_retries_temporary_failures_and_shows_refusals(
     assert_eq!(bundle["entry"][0]["resource"]["payload"][0]["contentString"], "Can I move my appointment?");
     let (status, body) = app.api_get(&format!("/api/v1/conversations/{first}/export?format=xml")).await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("format")));
-    let exports = services.store.list_audit(200).await.unwrap().iter().filter(|a| a.action == "conversation.export").count();
+    let exports =
+        services.store.list_audit(200).await.unwrap().iter().filter(|a| a.action == "conversation.export").count();
     assert_eq!(exports, 3);
 }

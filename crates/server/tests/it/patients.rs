@@ -199,9 +199,13 @@ mod dashboard {
         .await;
         assert_eq!(status, 303);
         assert!(ana.starts_with("/patients/"), "{ana}");
-        let (_, ben, _) =
-            post(&site, &staff, "/patients/new", &[("first_name", "Ben"), ("last_name", "Lopez"), ("phones", "2127365050")])
-                .await;
+        let (_, ben, _) = post(
+            &site,
+            &staff,
+            "/patients/new",
+            &[("first_name", "Ben"), ("last_name", "Lopez"), ("phones", "2127365050")],
+        )
+        .await;
 
         // A view is audited and shows the family sharing the number.
         let before = audits(&site, "patient.view").await;

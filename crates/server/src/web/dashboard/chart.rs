@@ -80,13 +80,15 @@ pub async fn export(
 }
 
 /// The export as a download (PDF rendered like a form submission's).
-pub(crate) async fn download(id: Uuid, format: ExportFormat, export: frontdesk_services::chart::ChartExport) -> Response {
+pub(crate) async fn download(
+    id: Uuid,
+    format: ExportFormat,
+    export: frontdesk_services::chart::ChartExport,
+) -> Response {
     let (content_type, ext, bytes) = match format {
-        ExportFormat::Fhir => (
-            "application/fhir+json",
-            "json",
-            serde_json::to_vec_pretty(&export.bundle).unwrap_or_default(),
-        ),
+        ExportFormat::Fhir => {
+            ("application/fhir+json", "json", serde_json::to_vec_pretty(&export.bundle).unwrap_or_default())
+        }
         ExportFormat::Text => ("text/plain; charset=utf-8", "txt", export.transcript.into_bytes()),
         ExportFormat::Pdf => {
             let lines: Vec<crate::web::patient_forms::PdfLine> = export
@@ -122,7 +124,12 @@ pub(crate) async fn download(id: Uuid, format: ExportFormat, export: frontdesk_s
 #[derive(Deserialize, Default)]
 pub struct SyncForm {}
 
-pub async fn sync(State(state): State<AppState>, staff: Staff, Path(id): Path<Uuid>, Form(_): Form<SyncForm>) -> Response {
+pub async fn sync(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+    Form(_): Form<SyncForm>,
+) -> Response {
     match state.services.request_chart_sync(&staff.ctx, id, staff.ip.clone()).await {
         Ok(_) => see_other(&format!("/c/{id}")),
         Err(e) => error_page(&e),

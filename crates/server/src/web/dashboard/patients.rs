@@ -236,7 +236,10 @@ pub async fn create(State(state): State<AppState>, staff: Staff, Form(form): For
     if let Err(e) = staff.ctx.require_can_act() {
         return error_page(&e);
     }
-    match state.services.create_patient_from(form.clone().into(), Actor::User(staff.ctx.user.id), staff.ip.clone()).await
+    match state
+        .services
+        .create_patient_from(form.clone().into(), Actor::User(staff.ctx.user.id), staff.ip.clone())
+        .await
     {
         Ok(p) => see_other(&format!("/patients/{}?saved=1", p.id)),
         Err(e @ ServiceError::Invalid { .. }) => {
@@ -301,15 +304,17 @@ pub async fn update(
     };
     match state.services.update_patient(&staff.ctx, id, form.clone().into(), staff.ip.clone()).await {
         Ok(_) => see_other(&format!("/patients/{id}?saved=1")),
-        Err(e @ ServiceError::Invalid { .. }) => match state.services.view_patient(&staff.ctx, id, staff.ip.clone()).await {
-            Ok(p) => {
-                let mut page = edit_page(&state, &staff, &p);
-                page.form = form;
-                invalid(&mut page, &e);
-                render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        Err(e @ ServiceError::Invalid { .. }) => {
+            match state.services.view_patient(&staff.ctx, id, staff.ip.clone()).await {
+                Ok(p) => {
+                    let mut page = edit_page(&state, &staff, &p);
+                    page.form = form;
+                    invalid(&mut page, &e);
+                    render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+                }
+                Err(e) => error_page(&e),
             }
-            Err(e) => error_page(&e),
-        },
+        }
         Err(e) => error_page(&e),
     }
 }
