@@ -11,7 +11,7 @@ CREATE TABLE chart_jobs (
     id              BLOB    PRIMARY KEY NOT NULL,
     conversation_id BLOB    NOT NULL REFERENCES conversations (id),
     status          TEXT    NOT NULL,  -- pending | sent | failed
-    attempts        INTEGER NOT NULL DEFAULT 0,
+    attempts        BIGINT  NOT NULL DEFAULT 0,
     next_attempt_at BIGINT  NOT NULL,
     lease_owner     TEXT,
     lease_until     BIGINT,
