@@ -112,5 +112,6 @@ fn import_100k_rows_with_progress() {
     assert_eq!(progress.last().copied(), Some("progress: 99900/99900 rows (100%)"));
     assert_eq!(count_patients(&data), 99_900);
     eprintln!("imported 100,000 rows in {took:?}");
-    assert!(took < Duration::from_secs(120), "took {took:?}");
+    // Generous: catches a batching regression (row-by-row writes), not machine speed.
+    assert!(took < Duration::from_secs(600), "took {took:?}");
 }
