@@ -187,22 +187,39 @@ impl Services {
             self.store.patients_by_match_keys(&keys),
             self.store.patients_by_phones(&phones),
         )?;
+        // Index the candidates once per batch, so each row looks up only its own.
+        let mut mrn_map: HashMap<&str, Vec<&Patient>> = HashMap::new();
+        for p in &by_mrn {
+            if let Some(m) = &p.mrn {
+                mrn_map.entry(m.as_str()).or_default().push(p);
+            }
+        }
+        let mut key_map: HashMap<String, Vec<&Patient>> = HashMap::new();
+        for p in &by_key {
+            if let Some(k) = match_key(&p.first_name, &p.last_name, p.birth_date) {
+                key_map.entry(k).or_default().push(p);
+            }
+        }
+        let mut phone_map: HashMap<&E164, Vec<&Patient>> = HashMap::new();
+        for (ph, p) in &by_phone {
+            phone_map.entry(ph).or_default().push(p);
+        }
         let mut plans = Vec::new();
         for row in batch {
             // This run's version of a patient wins over the stored one.
-            let fresh = |p: &Patient| pool.known.get(&p.id).map(|k| k.patient.clone()).unwrap_or_else(|| p.clone());
+            let fresh = |p: &&Patient| pool.known.get(&p.id).map(|k| k.patient.clone()).unwrap_or_else(|| (*p).clone());
+            let row_key = match_key(&row.first_name, &row.last_name, row.birth_date);
             let mut mrn_c: Vec<Patient> =
-                by_mrn.iter().filter(|p| p.mrn.is_some() && p.mrn == row.mrn).map(fresh).collect();
-            let mut key_c: Vec<Patient> = by_key.iter().map(fresh).collect();
+                row.mrn.as_deref().and_then(|m| mrn_map.get(m)).into_iter().flatten().map(fresh).collect();
+            let mut key_c: Vec<Patient> =
+                row_key.as_ref().and_then(|k| key_map.get(k)).into_iter().flatten().map(fresh).collect();
             let mut phone_c: Vec<Patient> =
-                by_phone.iter().filter(|(ph, _)| row.phones.contains(ph)).map(|(_, p)| fresh(p)).collect();
+                row.phones.iter().filter_map(|ph| phone_map.get(ph)).flatten().map(fresh).collect();
             let from_pool = |id: &PatientId| pool.known.get(id).map(|k| k.patient.clone());
             if let Some(id) = row.mrn.as_ref().and_then(|m| pool.by_mrn.get(m)) {
                 mrn_c.extend(from_pool(id));
             }
-            if let Some(id) =
-                match_key(&row.first_name, &row.last_name, row.birth_date).and_then(|k| pool.by_key.get(&k))
-            {
+            if let Some(id) = row_key.as_ref().and_then(|k| pool.by_key.get(k)) {
                 key_c.extend(from_pool(id));
             }
             for ph in &row.phones {
