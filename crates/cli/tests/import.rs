@@ -114,4 +114,18 @@ fn import_100k_rows_with_progress() {
     eprintln!("imported 100,000 rows in {took:?}");
     // Generous: catches a batching regression (row-by-row writes), not machine speed.
     assert!(took < Duration::from_secs(600), "took {took:?}");
+
+    // The same file again, as a dry run: every row matches its patient (by MRN), none is new.
+    let started = Instant::now();
+    let again = frontdesk(&data, &["import", "patients", file.to_str().unwrap(), "--dry-run"]);
+    let stdout = text(&again.stdout);
+    assert!(again.status.success(), "{stdout}\n{}", text(&again.stderr));
+    assert!(
+        stdout
+            .contains("100000 rows read (Csv): 0 would be created, 0 would be updated, 99900 unchanged, 100 rejected."),
+        "{}",
+        &stdout[..stdout.len().min(2000)]
+    );
+    eprintln!("checked 100,000 rows against 99,900 patients in {:?}", started.elapsed());
+    assert_eq!(count_patients(&data), 99_900);
 }
