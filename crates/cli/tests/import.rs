@@ -1,5 +1,5 @@
 //! `frontdesk import patients` against a real data directory: the report, the progress on
-//! stderr, re-imports that update, and (run explicitly by `.ci/run`, in release) 100,000 rows.
+//! stderr, re-imports that update, and (run explicitly by `.ci/run`) 100,000 rows.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -76,11 +76,11 @@ fn import_reports_each_rejected_row_and_reimport_updates() {
     assert!(text(&bad_map.stderr).contains("unknown field"), "{}", text(&bad_map.stderr));
 }
 
-/// 100,000 rows (every 1,000th bad) into a real data directory, with progress. Slow in a
-/// debug build, so `.ci/run` runs it on its own in release:
-/// `cargo test --release -p frontdesk --test import -- --ignored`.
+/// 100,000 rows (every 1,000th bad) into a real data directory, with progress, then the same
+/// file again as a dry run. Over a minute in a debug build, so `.ci/run` runs it as its own
+/// step: `cargo test -p frontdesk --test import -- --ignored`.
 #[test]
-#[ignore = "100,000 rows: run by .ci/run in release"]
+#[ignore = "100,000 rows: its own .ci/run step"]
 fn import_100k_rows_with_progress() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
