@@ -147,5 +147,24 @@ VIEWPORTS.forEach((vp, index) => {
       await visit(page, "/new");
       await checkA11y(page, `/new (${vp.name})`);
     });
+
+    test("/patients, a new patient with an error, the patient's page", async () => {
+      await visit(page, "/patients/new");
+      await checkA11y(page, `/patients/new (${vp.name})`);
+      await page.getByLabel("First name").fill(`Ana${index}`);
+      await page.getByLabel("Last name").fill("Lopez");
+      await page.getByLabel("Phones (one per line; texts go to the first)").fill("not a phone");
+      await page.getByRole("button", { name: "Add patient" }).click();
+      await page.getByRole("alert").waitFor();
+      await checkA11y(page, `/patients/new with an error (${vp.name})`);
+      await page.getByLabel("Phones (one per line; texts go to the first)").fill(`+1212736${5100 + index}`);
+      await page.getByRole("button", { name: "Add patient" }).click();
+      await page.waitForURL(/\/patients\/[0-9a-f-]+\?saved=1/);
+      await page.getByRole("status").waitFor();
+      await checkA11y(page, `/patients/{id} (${vp.name})`);
+      await visit(page, "/patients?q=lopez");
+      await page.getByRole("link", { name: `Ana${index} Lopez` }).waitFor();
+      await checkA11y(page, `/patients (${vp.name})`);
+    });
   });
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Oracle: our FHIR Questionnaire / QuestionnaireResponse JSON (secure forms) vs the
+# Oracle: our FHIR Questionnaire / QuestionnaireResponse JSON (secure forms) and a
+# conversation's transaction Bundle for the chart (Communication + QuestionnaireResponse) vs the
 # fhir.resources models from PyPI (see check.py). Writes one Questionnaire and one completed
 # QuestionnaireResponse per built-in form with the `fhir_samples` example, installs the pinned
 # package into a throwaway virtualenv, and validates them.

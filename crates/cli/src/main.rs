@@ -70,6 +70,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Import data from files.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -77,6 +82,27 @@ enum AuditCommand {
     /// Walk the hash chain of the audit log; exits non-zero naming the first altered,
     /// inserted or deleted entry.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import patients from a CSV file or a FHIR R4 Bundle of Patient (JSON, detected by
+    /// content). Matches by MRN, then name + date of birth, then phone (prospective
+    /// patients); a match is updated (blanks never overwrite), not duplicated. Prints a report
+    /// naming every rejected row with its line number and reason.
+    Patients {
+        file: PathBuf,
+        /// Report what would be created and updated; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Read a column as a field, e.g. --map "Pt Surname=last_name" (fields: first_name,
+        /// last_name, birth_date, mrn, phone, status, language, time_zone, ignore).
+        #[arg(long = "map", value_name = "COLUMN=FIELD")]
+        map: Vec<String>,
+        /// Print the report as JSON on stdout instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -222,7 +248,94 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let core = Core::open(&load()?).await?;
             audit_verify::run(&*core.services.store).await
         }
+        Command::Import { command: ImportCommand::Patients { file, dry_run, map, json } } => {
+            let mut mapping = Vec::new();
+            for m in &map {
+                mapping.push(
+                    frontdesk_domain::patient_import::parse_mapping(m).map_err(|e| anyhow::anyhow!("--map: {e}"))?,
+                );
+            }
+            let bytes = std::fs::read(&file).with_context(|| format!("could not read {}", file.display()))?;
+            let core = Core::open(&load()?).await?;
+            import_patients(&core, &bytes, mapping, dry_run, json).await
+        }
     }
+}
+
+async fn import_patients(
+    core: &Core,
+    bytes: &[u8],
+    mapping: Vec<(String, frontdesk_domain::patient_import::Field)>,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use frontdesk_services::patient_import::{ImportOptions, RowAction};
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr_with_hz(4));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(if dry_run { "Checking" } else { "Importing" });
+    // Not a terminal (a pipe, a test): one line per tenth, so the progress is still visible.
+    let plain = !std::io::stderr().is_terminal();
+    let last_tenth = std::sync::atomic::AtomicUsize::new(usize::MAX);
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        if plain && total > 0 {
+            let tenth = done * 10 / total;
+            if last_tenth.swap(tenth, std::sync::atomic::Ordering::Relaxed) != tenth {
+                eprintln!("progress: {done}/{total} rows ({}%)", done * 100 / total);
+            }
+        }
+    };
+    let options = ImportOptions { mapping, dry_run };
+    let report = core.services.import_patients(bytes, &options, Actor::System, None, &progress).await;
+    bar.finish_and_clear();
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let would = if dry_run { "would be " } else { "" };
+    let place = match report.format {
+        frontdesk_domain::patient_import::Format::Csv => "line",
+        frontdesk_domain::patient_import::Format::Fhir => "entry",
+    };
+    println!(
+        "{} rows read ({:?}): {} {would}created, {} {would}updated, {} unchanged, {} rejected.",
+        report.rows,
+        report.format,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected.len()
+    );
+    if !report.ignored_columns.is_empty() {
+        println!("Ignored columns (no field; map them with --map COLUMN=FIELD): {}", report.ignored_columns.join(", "));
+    }
+    for r in &report.rejected {
+        println!("rejected {place} {}: {}", r.line, r.reason);
+    }
+    const SHOWN: usize = 200;
+    for (action, label) in [(RowAction::Updated, "update"), (RowAction::Created, "create")] {
+        let rows: Vec<_> = report.outcomes.iter().filter(|o| o.action == action).collect();
+        for o in rows.iter().take(SHOWN) {
+            let by = o.matched_by.map(|b| format!(" (matched by {b:?})")).unwrap_or_default();
+            println!("{label} {place} {}{by}", o.line);
+        }
+        if rows.len() > SHOWN {
+            println!("… and {} more rows to {label} (use --json for all)", rows.len() - SHOWN);
+        }
+    }
+    for o in report.outcomes.iter().filter(|o| !o.conflicts.is_empty()) {
+        println!("conflict {place} {}: {}", o.line, o.conflicts.join("; "));
+    }
+    if dry_run {
+        println!("Dry run: nothing was written.");
+    }
+    Ok(())
 }
 
 async fn db_copy(from: &str, to: &str, dry_run: bool, batch_size: usize) -> anyhow::Result<()> {

@@ -3,11 +3,13 @@
 //! Every other layer (store, providers, services, web) depends on these types; nothing here
 //! depends on them.
 
+pub mod fhir_chart;
 pub mod forms;
 pub mod front_door;
 pub mod keywords;
 pub mod model;
 pub mod office_hours;
+pub mod patient_import;
 pub mod phi;
 pub mod phone;
 pub mod quiet_hours;

@@ -121,6 +121,17 @@ impl Core {
             batch_size: r.batch_size.clamp(1, 10_000),
             ..Default::default()
         };
+        if let Some(url) = &settings.chart.fhir_base_url {
+            let c = &settings.chart;
+            services.chart = Some(Arc::new(frontdesk_services::chart::ChartSettings {
+                fhir_base_url: url.trim_end_matches('/').to_string(),
+                bearer_token: c.bearer_token.clone(),
+                on_close: c.on_close,
+                retry_base: Duration::from_millis(c.retry_base_ms.max(1)),
+                retry_cap: Duration::from_secs(c.retry_cap_secs.max(1)),
+                max_attempts: c.max_attempts.max(1),
+            }));
+        }
         services.load_stored_settings().await.context("could not read the stored practice settings")?;
         Ok(Core { services, key_source, simulator })
     }
@@ -265,6 +276,10 @@ impl App {
         let retention_every = Duration::from_secs(u64::from(self.settings.retention.interval_minutes.max(1)) * 60);
         workers.spawn(snooze::run(self.services.clone(), retention_every, stop_rx.clone()));
         workers.spawn(event_relay::run(self.services.clone(), stop_rx.clone()));
+        if self.services.chart.is_some() {
+            let timeout = Duration::from_secs(self.settings.chart.timeout_secs.max(1));
+            workers.spawn(crate::workers::chart_sync::run(self.services.clone(), timeout, stop_rx.clone()));
+        }
         if let Some(mut reports) = self.simulator_reports.take() {
             let services = self.services.clone();
             let mut stop = stop_rx.clone();

@@ -33,6 +33,7 @@ pub struct Settings {
     pub dispatcher: DispatcherConfig,
     pub sessions: SessionsConfig,
     pub retention: RetentionConfig,
+    pub chart: ChartConfig,
 }
 
 /// `[retention]`: days to keep each kind of record; absent keeps it forever (the default).
@@ -59,6 +60,56 @@ impl Default for RetentionConfig {
             batch_size: 500,
             interval_minutes: 60,
         }
+    }
+}
+
+/// Saving conversations to the chart: a FHIR R4 endpoint that accepts transaction Bundles.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChartConfig {
+    /// The FHIR server's base URL; saving to the chart is off when absent.
+    pub fhir_base_url: Option<String>,
+    pub bearer_token: Option<String>,
+    pub bearer_token_file: Option<PathBuf>,
+    /// Save every conversation when it is closed (otherwise only on demand).
+    pub on_close: bool,
+    /// First wait after a temporary failure (network, 429, 5xx), in milliseconds; doubles.
+    pub retry_base_ms: u64,
+    /// Longest wait between attempts, in seconds.
+    pub retry_cap_secs: u64,
+    /// Attempts before an export is given up as failed.
+    pub max_attempts: i64,
+    /// Seconds to wait for the FHIR server's answer.
+    pub timeout_secs: u64,
+}
+
+impl Default for ChartConfig {
+    fn default() -> Self {
+        ChartConfig {
+            fhir_base_url: None,
+            bearer_token: None,
+            bearer_token_file: None,
+            on_close: true,
+            retry_base_ms: 2000,
+            retry_cap_secs: 600,
+            max_attempts: 20,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl std::fmt::Debug for ChartConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChartConfig")
+            .field("fhir_base_url", &self.fhir_base_url)
+            .field("bearer_token", &redacted(&self.bearer_token))
+            .field("bearer_token_file", &self.bearer_token_file)
+            .field("on_close", &self.on_close)
+            .field("retry_base_ms", &self.retry_base_ms)
+            .field("retry_cap_secs", &self.retry_cap_secs)
+            .field("max_attempts", &self.max_attempts)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
     }
 }
 
@@ -148,6 +199,7 @@ impl std::fmt::Debug for Settings {
             .field("dispatcher", &self.dispatcher)
             .field("sessions", &self.sessions)
             .field("retention", &self.retention)
+            .field("chart", &self.chart)
             .finish()
     }
 }
@@ -258,6 +310,7 @@ impl Default for Settings {
             dispatcher: DispatcherConfig::default(),
             sessions: SessionsConfig::default(),
             retention: RetentionConfig::default(),
+            chart: ChartConfig::default(),
         }
     }
 }
@@ -339,10 +392,20 @@ impl Settings {
         {
             self.bandwidth.callback_password = Some(read_secret(path)?);
         }
+        if self.chart.bearer_token.is_none()
+            && let Some(path) = &self.chart.bearer_token_file
+        {
+            self.chart.bearer_token = Some(read_secret(path)?);
+        }
         Ok(())
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(url) = &self.chart.fhir_base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(format!("chart.fhir_base_url must start with http:// or https://, got {url:?}"));
+        }
         frontdesk_domain::Region::from_code(&self.default_region).map_err(|e| format!("default_region: {e}"))?;
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

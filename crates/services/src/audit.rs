@@ -233,7 +233,7 @@ pub fn csv_field(value: &str) -> String {
 
 impl Services {
     /// One patient, read by `actor` (`patient.view`).
-    pub async fn view_patient(
+    pub async fn read_patient_as(
         &self,
         id: uuid::Uuid,
         actor: Actor,

@@ -185,6 +185,7 @@ impl Services {
         let actor = Actor::User(ctx.user.id);
         let action = change.action();
         let detail = describe_change(&change);
+        let chart_on_close = self.chart.as_ref().is_some_and(|c| c.on_close);
         let updated = frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
                 let Some(mut c) = tx.conversation_by_id(id).await? else {
@@ -201,6 +202,10 @@ impl Services {
                 let mut entry = audit::entry(&actor, action, Some(format!("conversation:{id}")), ip, now);
                 entry.detail = detail;
                 tx.insert_audit(&entry).await?;
+                if chart_on_close && matches!(change, ConversationChange::Close) {
+                    // Saved to the chart by `workers::chart_sync`, committed with the close.
+                    tx.insert_chart_job(&crate::chart::new_chart_job(id, None, now)).await?;
+                }
                 Ok(Ok(c))
             })
         })

@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod after_hours;
 pub mod assignment;
 pub mod audit;
+pub mod chart;
 pub mod consent_review;
 pub mod conversations;
 pub mod delivery;
@@ -35,6 +36,7 @@ pub mod inbox;
 pub mod numbers;
 pub mod outbound;
 pub mod patient_export;
+pub mod patient_import;
 pub mod patients;
 pub mod reports;
 pub mod retention;
@@ -156,6 +158,8 @@ pub struct Services {
     /// What the scheduler purges (default: keep everything).
     pub retention: retention::RetentionPolicy,
     numbers: numbers::NumberCache,
+    /// Saving conversations to the chart (`[chart]`); `None` when not configured.
+    pub chart: Option<Arc<chart::ChartSettings>>,
 }
 
 impl Services {
@@ -170,6 +174,7 @@ impl Services {
             retry: delivery::RetryPolicy::default(),
             retention: retention::RetentionPolicy::default(),
             numbers: numbers::NumberCache::default(),
+            chart: None,
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::{StoreError, StoreResult};
 pub(crate) mod audit;
 pub(crate) mod forms;
 pub(crate) mod front_door;
+pub(crate) mod patients;
 pub(crate) mod reports;
 mod staff_reads;
 pub(crate) mod statement;
@@ -1025,6 +1026,7 @@ macro_rules! define_backend {
             crate::common::front_door::front_door_reads!();
             crate::common::audit::audit_reads!();
             crate::common::reports::report_reads!();
+            crate::common::patients::patient_reads!();
 
             crate::common::sqlx_write_queries!($wkind $(($($wargs)*))? ; skip_locked: $sl);
         }
@@ -1034,6 +1036,7 @@ macro_rules! define_backend {
         crate::common::front_door::front_door_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
         crate::common::audit::audit_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
         crate::common::reports::report_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
+        crate::common::patients::patient_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
 
         #[async_trait::async_trait]
         impl crate::Store for $store {

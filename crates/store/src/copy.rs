@@ -117,6 +117,9 @@ pub const TABLES: &[Table] = &[
             ("status", K::Text),
             ("mrn_index", K::OptText),
             ("created_at", K::Int),
+            ("match_index", K::OptText),
+            ("language", K::OptText),
+            ("time_zone", K::OptText),
         ],
     },
     Table {
@@ -396,6 +399,23 @@ pub const TABLES: &[Table] = &[
         name: "report_days",
         key: &["day"],
         columns: &[("day", K::Text), ("time_zone", K::Text), ("computed_at", K::Int), ("rollup", K::Text)],
+    },
+    Table {
+        name: "chart_jobs",
+        key: &["id"],
+        columns: &[
+            ("id", K::Uuid),
+            ("conversation_id", K::Uuid),
+            ("status", K::Text),
+            ("attempts", K::Int),
+            ("next_attempt_at", K::Int),
+            ("lease_owner", K::OptText),
+            ("lease_until", K::OptInt),
+            ("last_error", K::OptText),
+            ("requested_by", K::OptUuid),
+            ("created_at", K::Int),
+            ("updated_at", K::Int),
+        ],
     },
 ];
 

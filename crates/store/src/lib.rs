@@ -31,6 +31,7 @@ pub mod copy;
 pub mod department_settings;
 pub mod forms;
 pub mod front_door;
+pub mod patients;
 pub mod postgres;
 pub mod reports;
 pub mod sqlite;
@@ -41,6 +42,7 @@ pub use audit::{AuditReads, AuditWrites};
 pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites, WaitingConversation};
 pub use forms::{FormReads, FormWrites};
 pub use front_door::{FrontDoorReads, FrontDoorWrites, PolicyVersion};
+pub use patients::{ChartJob, ChartJobStatus, PatientReads, PatientWrites};
 pub use reports::{ReportReads, ReportWrites, StoredDay};
 pub use triage::{TriageReads, TriageWrites};
 pub use vault::{MasterKey, Vault};
@@ -103,7 +105,14 @@ pub struct MessageStatusChange {
 /// concurrent writers serialise on it; on SQLite all writes are serial anyway.
 #[async_trait]
 pub trait WriteTx:
-    FormWrites + FrontDoorWrites + TriageWrites + DepartmentSettingsWrites + AuditWrites + ReportWrites + Send
+    FormWrites
+    + FrontDoorWrites
+    + TriageWrites
+    + DepartmentSettingsWrites
+    + AuditWrites
+    + ReportWrites
+    + PatientWrites
+    + Send
 {
     /// Records that a provider message id has been seen. Returns `false` if it already had
     /// been (a duplicate delivery), `true` the first time.
@@ -259,7 +268,15 @@ pub struct ConversationQuery {
 
 #[async_trait]
 pub trait Store:
-    FormReads + FrontDoorReads + TriageReads + DepartmentSettingsReads + AuditReads + ReportReads + Send + Sync
+    FormReads
+    + FrontDoorReads
+    + TriageReads
+    + DepartmentSettingsReads
+    + AuditReads
+    + ReportReads
+    + PatientReads
+    + Send
+    + Sync
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -379,6 +379,20 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
                 },
             })
             .await?;
+            tx.insert_chart_job(&frontdesk_store::ChartJob {
+                id: new_id(),
+                conversation_id: conversation.id,
+                status: frontdesk_store::ChartJobStatus::Failed,
+                attempts: 2,
+                next_attempt_at: t(41),
+                lease_owner: None,
+                lease_until: None,
+                last_error: Some("HTTP 400: unknown patient".into()),
+                requested_by: Some(a.id),
+                created_at: t(40),
+                updated_at: t(42),
+            })
+            .await?;
             let thread = tx.thread_by_id(thread.id).await?.unwrap();
             Ok((contact, thread, conversation, vec![inbound, outbound]))
         })

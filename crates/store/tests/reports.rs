@@ -93,6 +93,8 @@ async fn day_facts_cover_the_day_and_what_it_touches(h: Harness) {
             // B: staff outreach opened in the day, then an automatic message.
             let b = Conversation::open(thread.id, None, t(DAY + 3 * H));
             tx.insert_conversation(&b).await?;
+            tx.set_conversation_origin(b.id, frontdesk_domain::front_door::ConversationSource::StaffOutreach, None)
+                .await?;
             tx.insert_message(&message(&b, Direction::Outbound, SenderKind::Staff, DAY + 3 * H)).await?;
             tx.insert_message(&message(&b, Direction::Outbound, SenderKind::Automation, DAY + 4 * H)).await?;
             // C: opened two days ago, closed in the day, nothing said in the day.

@@ -485,7 +485,7 @@ pub async fn get_patient(
     headers: axum::http::HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<PatientView>, ApiError> {
-    let patient = state.services.view_patient(id, principal.actor(), client_ip(&headers)).await?;
+    let patient = state.services.read_patient_as(id, principal.actor(), client_ip(&headers)).await?;
     Ok(Json(patient.into()))
 }
 
@@ -520,6 +520,148 @@ pub async fn create_patient(
     Ok((StatusCode::CREATED, Json(patient.into())))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParams {
+    /// Report what would be created and updated; write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Column overrides, comma-separated `column=field` pairs (fields: first_name, last_name,
+    /// birth_date, mrn, phone, status, language, time_zone, ignore).
+    pub map: Option<String>,
+}
+
+/// One rejected row: its CSV line number (the header is line 1) or FHIR entry number.
+#[derive(Serialize, ToSchema)]
+pub struct ImportRejection {
+    pub line: usize,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportOutcome {
+    pub line: usize,
+    /// `created`, `updated` or `unchanged`.
+    pub action: String,
+    /// Absent for a row a dry run would create.
+    pub patient_id: Option<Uuid>,
+    /// `mrn`, `name_and_birth_date` or `phone`.
+    pub matched_by: Option<String>,
+    /// Fields where the file disagreed with the stored patient (the stored value was kept).
+    pub conflicts: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportReportBody {
+    /// `csv` or `fhir` (detected by content).
+    pub format: String,
+    pub dry_run: bool,
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: Vec<ImportRejection>,
+    pub ignored_columns: Vec<String>,
+    pub outcomes: Vec<ImportOutcome>,
+}
+
+/// Largest import body accepted (about 500,000 CSV rows).
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+fn word<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+#[utoipa::path(post, path = "/api/v1/patients/import", params(ImportParams), security(("bearer" = [])),
+    request_body(content = String, description = "A CSV file (header row; common names such as first_name/given, last_name/family, dob, mrn, phone/mobile are recognised) or a FHIR R4 Bundle of Patient (JSON), detected by content.", content_type = "text/csv"),
+    responses((status = 200, body = ImportReportBody, description = "The report: every rejected row with its line and reason; what was (or, in a dry run, would be) created and updated."),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "The whole file is unusable (encoding, header, invalid FHIR, bad map).")))]
+pub async fn import_patients(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
+    ApiQuery(params): ApiQuery<ImportParams>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<ImportReportBody>, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the file is larger than 64 MB; split it")
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
+        }
+    })?;
+    let mut mapping = Vec::new();
+    for spec in params.map.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        mapping.push(
+            frontdesk_domain::patient_import::parse_mapping(spec)
+                .map_err(|e| ApiError::invalid("map", e.to_string()))?,
+        );
+    }
+    let options = frontdesk_services::patient_import::ImportOptions { mapping, dry_run: params.dry_run };
+    let report =
+        state.services.import_patients(&body, &options, principal.actor(), client_ip(&headers), &|_, _| {}).await?;
+    Ok(Json(ImportReportBody {
+        format: word(&report.format),
+        dry_run: report.dry_run,
+        rows: report.rows,
+        created: report.created,
+        updated: report.updated,
+        unchanged: report.unchanged,
+        rejected: report.rejected.into_iter().map(|r| ImportRejection { line: r.line, reason: r.reason }).collect(),
+        ignored_columns: report.ignored_columns,
+        outcomes: report
+            .outcomes
+            .into_iter()
+            .map(|o| ImportOutcome {
+                line: o.line,
+                action: word(&o.action),
+                patient_id: o.patient_id,
+                matched_by: o.matched_by.as_ref().map(word),
+                conflicts: o.conflicts,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `fhir` (a FHIR R4 transaction Bundle of Communication and QuestionnaireResponse) or
+    /// `text` (a readable transcript).
+    pub format: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/export", params(("id" = Uuid, Path), ExportParams), security(("bearer" = [])),
+    responses((status = 200, description = "`application/fhir+json` or `text/plain`"), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export_conversation(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    use frontdesk_services::chart::ExportFormat;
+    let format = match params.format.as_str() {
+        "fhir" => ExportFormat::Fhir,
+        "text" => ExportFormat::Text,
+        other => return Err(ApiError::invalid("format", format!("unknown format {other:?}; use fhir or text"))),
+    };
+    let export = state.services.export_as(principal.actor(), id, format, client_ip(&headers)).await?;
+    Ok(match format {
+        ExportFormat::Text => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], export.transcript).into_response()
+        }
+        _ => (
+            [(header::CONTENT_TYPE, "application/fhir+json")],
+            serde_json::to_string(&export.bundle).unwrap_or_default(),
+        )
+            .into_response(),
+    })
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route; see /api/v1/openapi.json")
 }
@@ -527,7 +669,7 @@ pub async fn not_found() -> ApiError {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Frontdesk API", description = "Two-way SMS for medical practices. Authenticate with `Authorization: Bearer <token>` (create one with `frontdesk token create`). Errors are `{\"error\": {\"code\", \"message\"}}`. Live events: `GET /api/v1/events` (Server-Sent Events)."),
-    paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, super::sse::events,
+    paths(list_conversations, get_conversation, reply, start_conversation, get_message, list_patients, get_patient, create_patient, import_patients, export_conversation, super::sse::events,
         super::routing_api::get_rules, super::routing_api::put_rules,
         super::front_door::api_settings, super::front_door::api_save_settings, super::front_door::api_policy, super::front_door::api_save_policy,
         super::admin_departments::api_list_departments, super::admin_departments::api_get_settings,

@@ -298,6 +298,16 @@ fn table(ids: &Ids) -> Vec<Case> {
             .form(&[("patient", &ids.patient.to_string())]),
         Case::new(Post, "/c/{id}/urgent", format!("/c/{c}/urgent"), Session, ACT_ON_CONVERSATION)
             .form(&[("urgent", "1")]),
+        // Saving to the chart: downloads for whoever may read the conversation; the button
+        // reaches its handler (which answers that [chart] is not configured here).
+        Case::new(Get, "/c/{id}/export", format!("/c/{c}/export?format=text"), Session, READ_CONVERSATION),
+        Case::new(
+            Post,
+            "/c/{id}/chart",
+            format!("/c/{c}/chart"),
+            Session,
+            [Forbidden, Forbidden, NotFound, Reached, Reached],
+        ),
         Case::new(
             Post,
             "/messages/{id}/retry",
@@ -326,6 +336,25 @@ fn table(ids: &Ids) -> Vec<Case> {
             Session,
             [SignIn, Allowed, Forbidden, Forbidden, Allowed],
         ),
+        // ---- the patient directory (web/dashboard/patients): auditors read, never change ----
+        Case::new(Get, "/patients", "/patients?q=Lopez", Session, SIGNED_IN),
+        Case::new(Get, "/patients/new", "/patients/new", Session, SIGNED_IN),
+        Case::new(Post, "/patients/new", "/patients/new", Session, [Forbidden, Forbidden, Allowed, Allowed, Allowed])
+            .form(&[("first_name", "Nia"), ("last_name", "Park"), ("status", "prospective")]),
+        Case::new(Get, "/patients/{id}", format!("/patients/{}", ids.patient), Session, SIGNED_IN),
+        Case::new(
+            Post,
+            "/patients/{id}",
+            format!("/patients/{}", ids.patient),
+            Session,
+            [Forbidden, Forbidden, Allowed, Allowed, Allowed],
+        )
+        .form(&[
+            ("first_name", "Maria"),
+            ("last_name", "Lopez"),
+            ("birth_date", "1984-02-29"),
+            ("phones", PATIENT),
+        ]),
         // ---- signing in (web/auth) ----
         Case::new(Get, "/login", "/login", Session, PUBLIC),
         Case::new(Post, "/login", "/login", Session, PUBLIC)
@@ -517,11 +546,13 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Get, "/conversations/{id}", format!("/api/v1/conversations/{c}"), Api, API),
         Case::new(Post, "/conversations/{id}/messages", format!("/api/v1/conversations/{c}/messages"), Api, API)
             .json(json!({"body": "hello"})),
+        Case::new(Get, "/conversations/{id}/export", format!("/api/v1/conversations/{c}/export?format=fhir"), Api, API),
         Case::new(Post, "/messages", "/api/v1/messages", Api, API).json(json!({"to": PATIENT, "body": "hello"})),
         Case::new(Get, "/messages/{id}", format!("/api/v1/messages/{}", ids.inbound_message), Api, API),
         Case::new(Get, "/patients", "/api/v1/patients", Api, API),
         Case::new(Post, "/patients", "/api/v1/patients", Api, API).json(json!({"first_name": "A", "last_name": "B"})),
         Case::new(Get, "/patients/{id}", format!("/api/v1/patients/{}", ids.patient), Api, API),
+        Case::new(Post, "/patients/import", "/api/v1/patients/import", Api, API),
         Case::new(Get, "/events", "/api/v1/events", Api, API).stream(),
         Case::new(Get, "/front-door", "/api/v1/front-door", Api, API),
         Case::new(Put, "/front-door", "/api/v1/front-door", Api, API).json(json!({"enabled": true})),

@@ -201,6 +201,8 @@ pub struct Options {
     /// several-instance tests; SQLite in a fresh data dir when absent.
     pub shared: Option<Shared>,
     pub lease_secs: u64,
+    /// `[chart]`: saving conversations to a (fake) FHIR endpoint.
+    pub chart: Option<frontdesk_server::config::ChartConfig>,
 }
 
 /// What several instances of one practice share.
@@ -220,6 +222,7 @@ impl Default for Options {
             bandwidth_api_base: None,
             shared: None,
             lease_secs: 300,
+            chart: None,
         }
     }
 }
@@ -273,6 +276,9 @@ impl TestApp {
         settings.dispatcher.retry_base_ms = 20;
         settings.dispatcher.retry_cap_secs = 1;
         settings.dispatcher.max_attempts = 4;
+        if let Some(chart) = &options.chart {
+            settings.chart = chart.clone();
+        }
         let app = App::build(settings).await.expect("app builds");
         let first_instance = options.shared.as_ref().is_none_or(|s| !s.is_populated());
         assert_eq!(app.bootstrap_admin.is_some(), first_instance, "only a fresh database gets a first admin");

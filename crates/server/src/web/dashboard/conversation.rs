@@ -49,6 +49,8 @@ pub struct Opt {
 }
 
 pub struct PatientPanel {
+    /// Links the panel to the patient's page (`/patients/{id}`).
+    pub id: String,
     pub name: String,
     pub birth_date: String,
     pub mrn: String,
@@ -118,6 +120,9 @@ pub struct ConversationView {
     pub form_choices: Vec<Opt>,
     /// Priority and tags set by triage (`services::triage`).
     pub routing: frontdesk_services::triage::RoutingBadges,
+    /// Saving to the chart: exports of this conversation and whether sync is configured
+    /// (`web::dashboard::chart`).
+    pub chart: super::chart::ChartPanel,
 }
 
 #[derive(Template)]
@@ -281,6 +286,7 @@ async fn build(
         selected: c.patient_id == Some(p.id),
     }));
     let patient = s.patient.as_ref().map(|p| PatientPanel {
+        id: p.id.to_string(),
         name: format!("{} {}", p.first_name, p.last_name),
         birth_date: p.birth_date.map(|d| d.format("%b %-d, %Y").to_string()).unwrap_or_default(),
         mrn: p.mrn.clone().unwrap_or_default(),
@@ -320,6 +326,7 @@ async fn build(
         String::new()
     };
     let forms = crate::web::patient_forms::conversation_forms(state, staff, c.id).await?;
+    let chart = super::chart::panel(state, c.id).await?;
     let form_choices = crate::web::patient_forms::form_choices(state)
         .await?
         .into_iter()
@@ -362,6 +369,7 @@ async fn build(
         snooze_min,
         csrf: staff.csrf().to_string(),
         forms,
+        chart,
         form_choices,
         routing: state.services.routing_badges(c.id).await?,
     })

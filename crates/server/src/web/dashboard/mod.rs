@@ -5,9 +5,11 @@
 //!
 //! - [`inbox`]: `GET /` (the views), `GET /inbox/rows` (the live-refreshed list).
 //! - [`conversation`]: `GET /c/{id}` and its actions, `POST /messages/{id}/retry`, templates.
+//! - [`chart`]: `GET /c/{id}/export`, `POST /c/{id}/chart` (saving to the chart).
 //! - [`compose`]: `POST /compose/check`, the composer's live segment/cost/PHI estimate.
 //! - [`new`]: `GET|POST /new`, texting a number or a patient.
 //! - [`search`]: `GET /search`.
+//! - [`patients`]: `GET /patients`, `GET|POST /patients/new`, `GET|POST /patients/{id}`.
 //! - `GET /events`: the dashboard's live events (see `web::sse::staff_events`).
 
 use std::collections::HashMap;
@@ -23,10 +25,12 @@ use uuid::Uuid;
 
 use super::AppState;
 
+pub mod chart;
 pub mod compose;
 pub mod conversation;
 pub mod inbox;
 pub mod new;
+pub mod patients;
 pub mod search;
 
 pub fn routes() -> Router<AppState> {
@@ -43,11 +47,16 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{id}/status", post(conversation::status))
         .route("/c/{id}/patient", post(conversation::patient))
         .route("/c/{id}/urgent", post(conversation::urgent))
+        .route("/c/{id}/export", get(chart::export))
+        .route("/c/{id}/chart", post(chart::sync))
         .route("/c/{id}/template/{template_id}", get(conversation::template))
         .route("/messages/{id}/retry", post(conversation::retry))
         .route("/compose/check", post(compose::check))
         .route("/new", get(new::page).post(new::start))
         .route("/search", get(search::page))
+        .route("/patients", get(patients::list))
+        .route("/patients/new", get(patients::new_page).post(patients::create))
+        .route("/patients/{id}", get(patients::view).post(patients::update))
 }
 
 /// A time as staff read it, in the practice's time zone: "Mar 4, 2:05 PM".
