@@ -163,6 +163,17 @@ async fn chart_jobs_lease_once(h: Harness) {
     for t in tasks {
         all.extend(t.await.unwrap());
     }
+    // Under SKIP LOCKED a claimer passes over rows another claimer holds at that instant, so
+    // one round of concurrent claimers can leave a due row for the next round (the worker's
+    // next tick). What must hold is that no job is leased twice.
+    let before = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), before, "no job leased twice");
+    let swept =
+        w(&s, |tx| Box::pin(async move { tx.claim_chart_jobs("sweeper", t(20), t(60_000), 10).await })).await.unwrap();
+    all.extend(s.chart_jobs_leased_to("sweeper").await.unwrap().into_iter().map(|j| j.id));
+    assert_eq!(all.len(), before + swept as usize);
     all.sort();
     let mut due: Vec<_> = jobs[..5].iter().map(|j| j.id).collect();
     due.sort();
