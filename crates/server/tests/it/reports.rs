@@ -3,14 +3,13 @@
 //! staff are refused; a bad period is a 400 naming the field.
 
 use frontdesk_domain::model::{ProviderKind, Role};
-use frontdesk_providers::twilio::signature::{Algorithm, compute};
 use frontdesk_services::audit::Actor;
 use frontdesk_services::numbers::NewNumber;
 use frontdesk_services::reports::Period;
 use serde_json::json;
 
 use crate::authz::Site;
-use crate::support::{ACCOUNT_SID, AUTH_TOKEN, PRACTICE, TestApp};
+use crate::support::{PRACTICE, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -79,32 +78,6 @@ async fn api_report_counts_texts_and_first_responses() {
     app.stop().await;
 }
 
-async fn signed_inbound(site: &Site, sid: &str, from: &str, body: &str) {
-    let params: Vec<(String, String)> = [
-        ("MessageSid", sid),
-        ("AccountSid", ACCOUNT_SID),
-        ("From", from),
-        ("To", PRACTICE),
-        ("Body", body),
-        ("NumMedia", "0"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let url = site.url("/webhooks/twilio/messages");
-    let signature = compute(AUTH_TOKEN, &url, &params, Algorithm::HmacSha1);
-    let r = site
-        .http
-        .post(url)
-        .header("X-Twilio-Signature", signature)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(serde_urlencoded::to_string(&params).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-}
-
 async fn get(site: &Site, cookie: &str, path: &str) -> (u16, String, String) {
     let r = site.http.get(site.url(path)).header("cookie", cookie).send().await.unwrap();
     let status = r.status().as_u16();
@@ -142,7 +115,7 @@ async fn reports_page_and_csv_agree_and_staff_are_refused() {
     let (admin, _) = site.enrolled_admin("ada@clinic.test").await;
 
     // A patient texts; staff answer from the dashboard.
-    signed_inbound(&site, "SM00000000000000000000000000000b01", "+12127365061", "Is my form ready?").await;
+    site.inbound_from("SM00000000000000000000000000000b01", "+12127365061", "Is my form ready?").await;
     let contact = services
         .store
         .contact_by_phone(&frontdesk_domain::E164::parse_strict("+12127365061").unwrap())

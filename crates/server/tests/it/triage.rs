@@ -6,13 +6,12 @@
 use frontdesk_domain::Direction;
 use frontdesk_domain::E164;
 use frontdesk_domain::model::{Conversation, Department, ProviderKind, Role, UserId};
-use frontdesk_providers::twilio::signature::{Algorithm, compute};
 use frontdesk_services::audit::Actor;
 use frontdesk_services::numbers::NewNumber;
 use serde_json::{Value, json};
 
 use crate::authz::{Browser, Site};
-use crate::support::{ACCOUNT_SID, AUTH_TOKEN, PRACTICE};
+use crate::support::PRACTICE;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -33,29 +32,7 @@ async fn setup() -> (Site, Browser, Department, Department) {
 
 /// A patient's text, signed as Twilio signs it; answered 200.
 async fn text(site: &Site, sid: &str, from: &str, body: &str) {
-    let params: Vec<(String, String)> = [
-        ("MessageSid", sid),
-        ("AccountSid", ACCOUNT_SID),
-        ("From", from),
-        ("To", PRACTICE),
-        ("Body", body),
-        ("NumMedia", "0"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let url = site.url("/webhooks/twilio/messages");
-    let signature = compute(AUTH_TOKEN, &url, &params, Algorithm::HmacSha1);
-    let r = site
-        .http
-        .post(url)
-        .header("X-Twilio-Signature", signature)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(serde_urlencoded::to_string(&params).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{body}");
+    site.inbound_from(sid, from, body).await
 }
 
 /// The patient's current conversation.
