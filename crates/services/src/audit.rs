@@ -1,6 +1,7 @@
 //! Audit entries: who did what to which record, and from where.
 
 use chrono::{DateTime, Utc};
+use frontdesk_domain::export::csv_field;
 use frontdesk_domain::model::{AuditEvent, new_id};
 
 /// Who acted: a staff user, an API token, a provider, or the system itself.
@@ -219,14 +220,6 @@ impl Services {
         }
         Ok(out)
     }
-}
-
-/// RFC 4180 quoting, and a leading `'` before `=`, `+`, `-`, `@` so a spreadsheet does not
-/// run a cell as a formula.
-pub fn csv_field(value: &str) -> String {
-    let guarded =
-        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
-    if guarded.contains([',', '"', '\n', '\r']) { format!("\"{}\"", guarded.replace('"', "\"\"")) } else { guarded }
 }
 
 // ---- reads through the API that leave a trace ----------------------------------------------

@@ -1,6 +1,7 @@
 //! The report as tables: one definition feeds the page's tables (the text alternative of
 //! every chart) and the CSV export, so both always show the same numbers.
 
+use frontdesk_domain::export::csv_field;
 use frontdesk_domain::reports::{DISPLAY_LABELS, Report, Source, Stats, Summary};
 
 /// A typed cell: shown for people on the page, raw in CSV (seconds, fractions, cents).
@@ -31,7 +32,7 @@ impl Cell {
 
     pub fn csv(&self) -> String {
         match self {
-            Cell::Text(t) => csv_text(t),
+            Cell::Text(t) => csv_field(t),
             Cell::Count(n) => n.to_string(),
             Cell::Secs(s) => s.map(|s| s.to_string()).unwrap_or_default(),
             Cell::Ratio(r) | Cell::Change(r) => r.map(|r| format!("{r:.4}")).unwrap_or_default(),
@@ -95,13 +96,6 @@ pub fn duration(secs: i64) -> String {
     }
 }
 
-/// A cell people typed (department names) cannot become a spreadsheet formula; quotes as
-/// RFC 4180 needs.
-fn csv_text(t: &str) -> String {
-    let t = if t.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{t}") } else { t.to_owned() };
-    if t.contains([',', '"', '\n', '\r']) { format!("\"{}\"", t.replace('"', "\"\"")) } else { t }
-}
-
 pub struct Table {
     /// The `table=` value of its CSV link.
     pub id: &'static str,
@@ -125,7 +119,7 @@ impl Table {
                 } else {
                     self.rows.first().and_then(|r| r.get(i)).map_or("", Cell::unit)
                 };
-                csv_text(&format!("{h}{unit}"))
+                csv_field(&format!("{h}{unit}"))
             })
             .collect();
         out.push_str(&headers.join(","));
@@ -135,7 +129,7 @@ impl Table {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| match (i, c, self.units_by_row) {
-                    (0, Cell::Text(t), true) => csv_text(&format!("{t}{}", row.get(1).map_or("", Cell::unit))),
+                    (0, Cell::Text(t), true) => csv_field(&format!("{t}{}", row.get(1).map_or("", Cell::unit))),
                     _ => c.csv(),
                 })
                 .collect();
