@@ -75,6 +75,14 @@ impl ReferralStatus {
     }
 }
 
+impl std::str::FromStr for ReferralStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        ReferralStatus::parse(s).ok_or_else(|| format!("unknown referral status {s:?}"))
+    }
+}
+
 impl fmt::Display for ReferralStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -150,7 +158,6 @@ pub struct Referral {
 /// One step of the status history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferralEvent {
-    pub id: Uuid,
     pub referral_id: Uuid,
     pub status: ReferralStatus,
     pub at: DateTime<Utc>,
