@@ -449,10 +449,32 @@ pub fn metrics_by_source<'a>(items: impl IntoIterator<Item = (&'a Referral, bool
 }
 
 /// The default outreach text (admin setting `referrals.outreach_template`).
-pub const DEFAULT_OUTREACH: &str = "Hello {patient.first_name}, this is {practice.name}. {referral.source} referred you to us. Reply to this text to book your visit, or STOP to opt out.";
+pub const DEFAULT_OUTREACH: &str = "Hello {patient.first_name}, this is {practice.name}. Your doctor referred you to us: reply to this text to book your visit. Reply STOP to opt out.";
 /// The default follow-up text (`referrals.followup_template`).
-pub const DEFAULT_FOLLOWUP: &str =
-    "Hello {patient.first_name}, {practice.name} again: reply to this text when you are ready to book your visit.";
+pub const DEFAULT_FOLLOWUP: &str = "Hello {patient.first_name}, {practice.name} again: reply to this text when you are ready to book your visit. Reply STOP to opt out.";
+/// Hours without a reply before the one follow-up (`referrals.followup_hours`).
+pub const DEFAULT_FOLLOWUP_HOURS: i64 = 48;
+
+/// One referral given field by field (the API): read exactly like a one-row CSV, so the
+/// rules and messages are the same. `Err` is `(field, message)`.
+pub fn parse_one(fields: &[(&str, &str)], region: Region, today: NaiveDate) -> Result<ReferralRow, (String, String)> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| ("request".to_string(), e.to_string());
+    w.write_record(fields.iter().map(|(k, _)| *k)).map_err(csv_err)?;
+    w.write_record(fields.iter().map(|(_, v)| *v)).map_err(csv_err)?;
+    let bytes = w.into_inner().map_err(|e| ("request".to_string(), e.to_string()))?;
+    let parsed = parse(&bytes, &[], region, today).map_err(|e| ("request".to_string(), e.to_string()))?;
+    if let Some(rejected) = parsed.rejected.into_iter().next() {
+        let field = fields
+            .iter()
+            .map(|(k, _)| *k)
+            .find(|k| rejected.reason.contains(k))
+            .or_else(|| rejected.reason.contains("name").then_some("first_name"))
+            .unwrap_or("request");
+        return Err((field.to_string(), rejected.reason));
+    }
+    parsed.rows.into_iter().next().ok_or_else(|| ("request".to_string(), "no referral given".to_string()))
+}
 
 #[cfg(test)]
 mod tests {
@@ -548,6 +570,37 @@ mod tests {
         assert_eq!(lines, [4, 5, 6]);
         assert!(parsed.rejected[0].reason.contains("Patient/zzz"));
         assert!(parsed.rejected[1].reason.contains("source"));
+    }
+
+    #[test]
+    fn one_referral_from_fields_names_the_bad_field() {
+        let ok = parse_one(
+            &[
+                ("first_name", "Ana"),
+                ("last_name", "Lima"),
+                ("phone", "+14155550111"),
+                ("source", "Valley"),
+                ("reason", ""),
+            ],
+            Region::US,
+            today(),
+        )
+        .unwrap();
+        assert_eq!(ok.source, "Valley");
+        let err = parse_one(
+            &[("first_name", "Ana"), ("last_name", "Lima"), ("phone", "12"), ("source", "Valley"), ("reason", "")],
+            Region::US,
+            today(),
+        )
+        .unwrap_err();
+        assert_eq!(err.0, "phone");
+        let err = parse_one(
+            &[("first_name", "Ana"), ("last_name", "Lima"), ("phone", "+14155550111"), ("source", " "), ("reason", "")],
+            Region::US,
+            today(),
+        )
+        .unwrap_err();
+        assert_eq!(err.0, "source");
     }
 
     #[test]

@@ -436,12 +436,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "referral_events",
         key: &["referral_id", "status"],
-        columns: &[
-            ("referral_id", K::Uuid),
-            ("status", K::Text),
-            ("at", K::Int),
-            ("actor", K::OptUuid),
-        ],
+        columns: &[("referral_id", K::Uuid), ("status", K::Text), ("at", K::Int), ("actor", K::OptUuid)],
     },
 ];
 

@@ -21,8 +21,11 @@ pub trait ReferralReads: Send + Sync {
     /// The referral's status history, oldest first.
     async fn referral_events(&self, id: Uuid) -> StoreResult<Vec<ReferralEvent>>;
     /// Every status change in `[start, end)` (the report's funnel).
-    async fn referral_events_between(&self, start: DateTime<Utc>, end: DateTime<Utc>)
-    -> StoreResult<Vec<ReferralEvent>>;
+    async fn referral_events_between(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> StoreResult<Vec<ReferralEvent>>;
 }
 
 #[async_trait]

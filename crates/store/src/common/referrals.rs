@@ -68,7 +68,12 @@ pub(crate) fn update_referral(vault: &Vault, r: &Referral) -> StoreResult<Statem
 pub(crate) fn insert_event(e: &ReferralEvent) -> Statement {
     st(
         "INSERT INTO referral_events (referral_id, status, at, actor) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        vec![Param::Uuid(e.referral_id), Param::Text(e.status.as_str().into()), Param::Int(ms(e.at)), Param::OptUuid(e.actor)],
+        vec![
+            Param::Uuid(e.referral_id),
+            Param::Text(e.status.as_str().into()),
+            Param::Int(ms(e.at)),
+            Param::OptUuid(e.actor),
+        ],
     )
 }
 
@@ -134,20 +139,19 @@ macro_rules! referral_reads {
             filter: crate::common::referrals::ReferralFilter,
         ) -> StoreResult<Vec<frontdesk_domain::referrals::Referral>> {
             use crate::common::referrals::{ReferralFilter as F, referral_select as sel};
-            let rows = match filter {
-                F::Id(id) => sqlx::query(sel!("WHERE id = $1")).bind(id).fetch_all(pool).await,
-                F::All => sqlx::query(sel!("ORDER BY received_at DESC, id")).fetch_all(pool).await,
-                F::Due(now, limit) => {
-                    sqlx::query(sel!(
+            let rows =
+                match filter {
+                    F::Id(id) => sqlx::query(sel!("WHERE id = $1")).bind(id).fetch_all(pool).await,
+                    F::All => sqlx::query(sel!("ORDER BY received_at DESC, id")).fetch_all(pool).await,
+                    F::Due(now, limit) => sqlx::query(sel!(
                         "WHERE next_action_at IS NOT NULL AND next_action_at <= $1 ORDER BY next_action_at, id LIMIT $2"
                     ))
                     .bind(ms(now))
                     .bind(i64::from(limit))
                     .fetch_all(pool)
-                    .await
+                    .await,
                 }
-            }
-            .map_err(db_err)?;
+                .map_err(db_err)?;
             rows.iter().map(|r| map_referral(r, vault)).collect()
         }
 
@@ -159,10 +163,12 @@ macro_rules! referral_reads {
         ) -> StoreResult<Vec<frontdesk_domain::referrals::ReferralEvent>> {
             let rows = match referral {
                 Some(id) => {
-                    sqlx::query("SELECT referral_id, status, at, actor FROM referral_events WHERE referral_id = $1 ORDER BY at")
-                        .bind(id)
-                        .fetch_all(pool)
-                        .await
+                    sqlx::query(
+                        "SELECT referral_id, status, at, actor FROM referral_events WHERE referral_id = $1 ORDER BY at",
+                    )
+                    .bind(id)
+                    .fetch_all(pool)
+                    .await
                 }
                 None => sqlx::query(
                     "SELECT referral_id, status, at, actor FROM referral_events WHERE at >= $1 AND at < $2 ORDER BY at",
