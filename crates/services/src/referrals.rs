@@ -384,6 +384,7 @@ impl Services {
         rf::check_transition(referral.status, to, close_reason, note.as_deref())
             .map_err(|(field, message)| ServiceError::invalid(field, message))?;
         let now = crate::now();
+        let previous = referral.updated_at;
         let from = referral.status;
         referral.status = to;
         referral.next_action_at = None;
@@ -398,13 +399,17 @@ impl Services {
         let user = ctx.user.id;
         frontdesk_store::write(&*self.store, move |tx| {
             Box::pin(async move {
-                tx.update_referral(&stored).await?;
+                if !tx.update_referral(&stored, previous).await? {
+                    return Ok(false);
+                }
                 tx.insert_referral_event(&event(stored.id, stored.status, now, Some(user))).await?;
-                tx.insert_audit(&entry).await
+                tx.insert_audit(&entry).await?;
+                Ok(true)
             })
         })
-        .await?;
-        Ok(referral)
+        .await?
+        .then_some(referral)
+        .ok_or_else(|| ServiceError::Conflict("the referral changed meanwhile; reload the page and try again".into()))
     }
 
     async fn setting_or(&self, key: &str, default: &str) -> Result<String, ServiceError> {
@@ -488,6 +493,7 @@ impl Services {
         followup: &str,
         hours: i64,
     ) -> Result<bool, ServiceError> {
+        let previous = referral.updated_at;
         let first = match referral.status {
             ReferralStatus::New => true,
             ReferralStatus::Contacted if referral.followups == 0 => false,
@@ -548,9 +554,16 @@ impl Services {
                     // Never texted; staff see it on the pipeline and may close it.
                     referral.next_action_at = None;
                     referral.updated_at = now;
-                    tx.update_referral(&referral).await?;
+                    tx.update_referral(&referral, previous).await?;
                     return Ok(Ok(false));
                 }
+                // Claim the step first: another caller that read the same row sends nothing.
+                let mut claimed = referral.clone();
+                claimed.updated_at = now.max(previous + Duration::milliseconds(1));
+                if !tx.update_referral(&claimed, previous).await? {
+                    return Ok(Ok(false));
+                }
+                let previous = claimed.updated_at;
                 let thread = tx.upsert_thread_for_update(number.id, contact.id, now).await?;
                 let mut conversation = match tx.current_conversation(thread.id).await? {
                     Some(c) => c,
@@ -584,8 +597,8 @@ impl Services {
                     referral.followups += 1;
                     referral.next_action_at = None;
                 }
-                referral.updated_at = now;
-                tx.update_referral(&referral).await?;
+                referral.updated_at = previous;
+                tx.update_referral(&referral, previous).await?;
                 tx.insert_audit(&entry).await?;
                 Ok(Ok(true))
             })
@@ -594,10 +607,15 @@ impl Services {
         Ok(outcome)
     }
 
+    /// Saves the worker's bookkeeping (deferral, nothing left to send) unless someone changed
+    /// the referral since it was read.
     async fn save_quietly(&self, mut referral: Referral) -> Result<(), ServiceError> {
-        referral.updated_at = crate::now();
-        frontdesk_store::write(&*self.store, move |tx| Box::pin(async move { tx.update_referral(&referral).await }))
-            .await?;
+        let previous = referral.updated_at;
+        referral.updated_at = crate::now().max(previous + Duration::milliseconds(1));
+        frontdesk_store::write(&*self.store, move |tx| {
+            Box::pin(async move { tx.update_referral(&referral, previous).await })
+        })
+        .await?;
         Ok(())
     }
 }

@@ -31,8 +31,10 @@ pub trait ReferralReads: Send + Sync {
 #[async_trait]
 pub trait ReferralWrites: Send {
     async fn insert_referral(&mut self, r: &Referral) -> StoreResult<()>;
-    /// Overwrites status, details, conversation, times and follow-up count.
-    async fn update_referral(&mut self, r: &Referral) -> StoreResult<()>;
+    /// Overwrites status, details, conversation, times and follow-up count, only when the
+    /// stored row's `updated_at` is still `previous` (nobody changed it since it was read).
+    /// `false` when it was changed (nothing written).
+    async fn update_referral(&mut self, r: &Referral, previous: DateTime<Utc>) -> StoreResult<bool>;
     /// Records that the referral reached a status (once per status: a repeat is ignored).
     async fn insert_referral_event(&mut self, e: &ReferralEvent) -> StoreResult<()>;
     /// The patient replied in `conversation_id`: every `contacted` referral of that

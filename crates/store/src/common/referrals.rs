@@ -48,10 +48,10 @@ pub(crate) fn insert_referral(vault: &Vault, r: &Referral) -> StoreResult<Statem
     ))
 }
 
-pub(crate) fn update_referral(vault: &Vault, r: &Referral) -> StoreResult<Statement> {
+pub(crate) fn update_referral(vault: &Vault, r: &Referral, previous: DateTime<Utc>) -> StoreResult<Statement> {
     Ok(st(
         "UPDATE referrals SET status = $2, details = $3, conversation_id = $4, first_contact_at = $5, \
-         next_action_at = $6, followups = $7, updated_at = $8 WHERE id = $1",
+         next_action_at = $6, followups = $7, updated_at = $8 WHERE id = $1 AND updated_at = $9",
         vec![
             Param::Uuid(r.id),
             Param::Text(r.status.as_str().into()),
@@ -61,6 +61,7 @@ pub(crate) fn update_referral(vault: &Vault, r: &Referral) -> StoreResult<Statem
             Param::OptInt(opt_ms(r.next_action_at)),
             Param::Int(i64::from(r.followups)),
             Param::Int(ms(r.updated_at)),
+            Param::Int(ms(previous)),
         ],
     ))
 }
@@ -209,10 +210,13 @@ macro_rules! referral_backend {
                 crate::common::forms::one(n, "a referral with this id")
             }
 
-            async fn update_referral(&mut self, r: &frontdesk_domain::referrals::Referral) -> crate::StoreResult<()> {
+            async fn update_referral(
+                &mut self,
+                r: &frontdesk_domain::referrals::Referral,
+                previous: chrono::DateTime<chrono::Utc>,
+            ) -> crate::StoreResult<bool> {
                 let (c, v) = self.parts();
-                let n = q::exec_statement(c, &crate::common::referrals::update_referral(v, r)?).await?;
-                crate::common::one_row(n, "referral", r.id)
+                Ok(q::exec_statement(c, &crate::common::referrals::update_referral(v, r, previous)?).await? == 1)
             }
 
             async fn insert_referral_event(

@@ -18,9 +18,9 @@ impl ReferralWrites for SqliteTx {
         crate::common::forms::one(self.run(&statement)? as u64, "a referral with this id")
     }
 
-    async fn update_referral(&mut self, r: &Referral) -> StoreResult<()> {
-        let statement = rf::update_referral(&self.vault, r)?;
-        crate::common::one_row(self.run(&statement)? as u64, "referral", r.id)
+    async fn update_referral(&mut self, r: &Referral, previous: DateTime<Utc>) -> StoreResult<bool> {
+        let statement = rf::update_referral(&self.vault, r, previous)?;
+        Ok(self.run(&statement)? == 1)
     }
 
     async fn insert_referral_event(&mut self, e: &ReferralEvent) -> StoreResult<()> {
