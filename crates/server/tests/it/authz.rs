@@ -800,7 +800,7 @@ impl Site {
 
 /// (method, route) for every route the routers declare, `/api/v1` and `/webhooks` included.
 fn declared_routes() -> BTreeSet<(String, String)> {
-    let sources: [(&str, &str); 9] = [
+    let sources: [(&str, &str); 10] = [
         ("mod.rs", include_str!("../../src/web/mod.rs")),
         ("auth.rs", include_str!("../../src/web/auth.rs")),
         ("admin.rs", include_str!("../../src/web/admin.rs")),
@@ -810,6 +810,7 @@ fn declared_routes() -> BTreeSet<(String, String)> {
         ("routing.rs", include_str!("../../src/web/routing.rs")),
         ("front_door.rs", include_str!("../../src/web/front_door.rs")),
         ("audit.rs", include_str!("../../src/web/audit.rs")),
+        ("referrals.rs", include_str!("../../src/web/referrals.rs")),
     ];
     let mut out = BTreeSet::new();
     for (file, text) in sources {
