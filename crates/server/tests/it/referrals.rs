@@ -136,6 +136,16 @@ async fn csv_import_outreach_reply_quiet_hours_and_follow_up() {
         app.services.store.referral_events(replied.id).await.unwrap().iter().map(|e| e.status).collect();
     assert_eq!(history, [ReferralStatus::New, ReferralStatus::Contacted, ReferralStatus::Replied]);
 
+    // The funnel in reports: statuses reached today.
+    let (status, report) = app.api_get("/api/v1/reports?days=7").await;
+    assert_eq!(status, 200, "{report}");
+    let funnel = &report["current"]["referral_funnel"];
+    assert_eq!(
+        (&funnel["new"], &funnel["contacted"], &funnel["replied"], &funnel["scheduled"], &funnel["closed"]),
+        (&json!(2), &json!(1), &json!(1), &json!(0), &json!(0)),
+        "{report}"
+    );
+
     // Night for Dan: deferred to 08:00 his time, not dropped.
     let now = Utc::now();
     app.services.referral_tick(now).await.unwrap();
