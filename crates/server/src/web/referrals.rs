@@ -28,6 +28,7 @@ use crate::web::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/referrals", get(list))
+        .route("/referrals/settings", get(settings_page).post(save_settings))
         .route("/referrals/{id}", get(view))
         .route("/referrals/{id}/status", post(move_status))
 }
@@ -225,6 +226,85 @@ pub async fn move_status(
             Ok(v) => render(&view_page(&state, &staff, &v, e.to_string()), StatusCode::UNPROCESSABLE_ENTITY),
             Err(e) => error_page(&e),
         },
+        Err(e) => error_page(&e),
+    }
+}
+
+// ---- outreach settings (admins) ----------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "referral_settings.html")]
+struct SettingsPage {
+    chrome: Chrome,
+    outreach_template: String,
+    followup_template: String,
+    followup_hours: String,
+    error: String,
+    saved: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SettingsForm {
+    #[serde(default)]
+    outreach_template: String,
+    #[serde(default)]
+    followup_template: String,
+    #[serde(default)]
+    followup_hours: String,
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub async fn settings_page(State(state): State<AppState>, staff: Staff, Query(q): Query<SettingsForm>) -> Response {
+    if let Err(e) = staff.ctx.require_admin() {
+        return error_page(&e);
+    }
+    match state.services.referral_settings().await {
+        Ok((outreach, followup, hours)) => render(
+            &SettingsPage {
+                chrome: Chrome::new(&state, &staff, "referrals"),
+                outreach_template: outreach,
+                followup_template: followup,
+                followup_hours: hours.to_string(),
+                error: String::new(),
+                saved: q.saved.is_some(),
+            },
+            StatusCode::OK,
+        ),
+        Err(e) => error_page(&e),
+    }
+}
+
+pub async fn save_settings(State(state): State<AppState>, staff: Staff, Form(form): Form<SettingsForm>) -> Response {
+    let hours = form.followup_hours.trim().parse::<i64>();
+    let result = match hours {
+        Err(_) => Err(ServiceError::invalid("followup_hours", "write a whole number of hours")),
+        Ok(h) => {
+            state
+                .services
+                .save_referral_settings(
+                    &staff.ctx,
+                    &form.outreach_template,
+                    &form.followup_template,
+                    h,
+                    staff.ip.clone(),
+                )
+                .await
+        }
+    };
+    match result {
+        Ok(()) => see_other("/referrals/settings?saved=1"),
+        Err(e @ ServiceError::Invalid { .. }) => render(
+            &SettingsPage {
+                chrome: Chrome::new(&state, &staff, "referrals"),
+                outreach_template: form.outreach_template,
+                followup_template: form.followup_template,
+                followup_hours: form.followup_hours,
+                error: e.to_string(),
+                saved: false,
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Err(e) => error_page(&e),
     }
 }

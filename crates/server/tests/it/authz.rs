@@ -368,6 +368,12 @@ fn table(ids: &Ids) -> Vec<Case> {
             [Forbidden, Forbidden, Reached, Reached, Reached],
         )
         .form(&[("status", "scheduled")]),
+        Case::new(Get, "/referrals/settings", "/referrals/settings", Session, ADMIN_PAGE),
+        Case::new(Post, "/referrals/settings", "/referrals/settings", Session, ADMIN_POST).form(&[
+            ("outreach_template", "Hello {patient.first_name}, {practice.name} here. Reply STOP to opt out."),
+            ("followup_template", "Hello again from {practice.name}."),
+            ("followup_hours", "24"),
+        ]),
         // ---- signing in (web/auth) ----
         Case::new(Get, "/login", "/login", Session, PUBLIC),
         Case::new(Post, "/login", "/login", Session, PUBLIC)

@@ -235,3 +235,94 @@ async fn fhir_bundle_and_one_by_api() {
     assert!(doc["paths"]["/api/v1/referrals"]["post"].is_object());
     assert!(doc["paths"]["/api/v1/referrals/import"]["post"].is_object());
 }
+
+mod dashboard {
+    use frontdesk_domain::model::Role;
+    use frontdesk_services::audit::Actor;
+    use frontdesk_services::referrals::NewReferral;
+
+    use crate::authz::{Browser, Site};
+
+    const PASSWORD: &str = "correct horse battery staple";
+
+    async fn get(site: &Site, b: &Browser, path: &str) -> (u16, String) {
+        let r = site.http.get(site.url(path)).header("cookie", &b.cookie).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post(site: &Site, b: &Browser, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &b.csrf)];
+        form.extend_from_slice(fields);
+        let r = site.http.post(site.url(path)).header("cookie", &b.cookie).form(&form).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn staff_see_the_pipeline_schedule_and_close_auditors_only_read() {
+        let site = Site::start().await;
+        for (email, role) in [("front@clinic.test", Role::Staff), ("audit@clinic.test", Role::Auditor)] {
+            site.services.create_user(email, "Pat Person", role, PASSWORD, Actor::System).await.unwrap();
+        }
+        let staff = site.session("front@clinic.test").await;
+        let auditor = site.session("audit@clinic.test").await;
+        let mut ids = Vec::new();
+        for (first, source) in [("Uma", "Valley Cardiology"), ("Vic", "Hillside Clinic")] {
+            let v = site
+                .services
+                .create_referral(
+                    &NewReferral {
+                        first_name: first.into(),
+                        last_name: "Stone".into(),
+                        phone: if first == "Uma" { "+14155550188".into() } else { "+14155550199".into() },
+                        source: source.into(),
+                        reason: Some("Consult".into()),
+                        ..Default::default()
+                    },
+                    Actor::System,
+                    None,
+                )
+                .await
+                .unwrap();
+            ids.push(v.referral.id);
+        }
+
+        let (status, page) = get(&site, &staff, "/referrals?source=Hillside+Clinic").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Vic Stone") && !page.contains("Uma Stone"), "filtered by source: {page}");
+        assert!(page.contains("New: <strong>2</strong>"), "{page}");
+        assert!(page.contains(r#"href="/referrals""#), "nav link");
+
+        // Scheduling is audited and shown; closing needs a reason.
+        let path = format!("/referrals/{}/status", ids[0]);
+        let (status, _) = post(&site, &staff, &path, &[("status", "scheduled")]).await;
+        assert_eq!(status, 303);
+        let (_, page) = get(&site, &staff, &format!("/referrals/{}", ids[0])).await;
+        assert!(page.contains(r#"<dd id="referral-status">Scheduled</dd>"#), "{page}");
+        let (status, page) =
+            post(&site, &staff, &format!("/referrals/{}/status", ids[1]), &[("status", "closed")]).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("close_reason"), "{page}");
+        let (status, _) = post(
+            &site,
+            &staff,
+            &format!("/referrals/{}/status", ids[1]),
+            &[("status", "closed"), ("close_reason", "other"), ("note", "Moved out of state")],
+        )
+        .await;
+        assert_eq!(status, 303);
+        let audits = site.services.store.list_audit(500).await.unwrap();
+        assert_eq!(audits.iter().filter(|a| a.action == "referral.status").count(), 2);
+
+        // Conversion per source: Valley 1 of 1 scheduled.
+        let (_, page) = get(&site, &staff, "/referrals").await;
+        assert!(page.contains("<td>Valley Cardiology</td><td>1</td><td>1</td><td>100%</td>"), "{page}");
+
+        // Auditors read, never change.
+        let (status, page) = get(&site, &auditor, &format!("/referrals/{}", ids[0])).await;
+        assert_eq!(status, 200);
+        assert!(!page.contains("Close the referral"), "{page}");
+        let (status, _) =
+            post(&site, &auditor, &format!("/referrals/{}/status", ids[0]), &[("status", "closed")]).await;
+        assert_eq!(status, 403);
+    }
+}
