@@ -14,6 +14,7 @@ use frontdesk_services::audit::Actor;
 use frontdesk_services::numbers::NewNumber;
 
 mod audit_verify;
+mod import_referrals;
 
 #[derive(Parser)]
 #[command(name = "frontdesk", version, about = "Two-way SMS for medical practices")]
@@ -99,6 +100,18 @@ enum ImportCommand {
         /// last_name, birth_date, mrn, phone, status, language, time_zone, ignore).
         #[arg(long = "map", value_name = "COLUMN=FIELD")]
         map: Vec<String>,
+        /// Print the report as JSON on stdout instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import referrals from a CSV file (patient columns plus `source` and `reason`) or a
+    /// FHIR R4 Bundle of ServiceRequest + Patient. Patients are matched like `import
+    /// patients` or created as prospective; each referral is texted within minutes.
+    Referrals {
+        file: PathBuf,
+        /// Report what would be created; write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Print the report as JSON on stdout instead of text.
         #[arg(long)]
         json: bool,
@@ -258,6 +271,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let bytes = std::fs::read(&file).with_context(|| format!("could not read {}", file.display()))?;
             let core = Core::open(&load()?).await?;
             import_patients(&core, &bytes, mapping, dry_run, json).await
+        }
+        Command::Import { command: ImportCommand::Referrals { file, dry_run, json } } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("could not read {}", file.display()))?;
+            let core = Core::open(&load()?).await?;
+            import_referrals::run(&core, &bytes, dry_run, json).await
         }
     }
 }

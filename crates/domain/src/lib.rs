@@ -14,6 +14,7 @@ pub mod patient_import;
 pub mod phi;
 pub mod phone;
 pub mod quiet_hours;
+pub mod referrals;
 pub mod reports;
 pub mod search;
 pub mod sms;

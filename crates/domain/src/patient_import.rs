@@ -492,6 +492,12 @@ fn parse_fhir(bytes: &[u8], region: Region, today: NaiveDate) -> Result<Parsed, 
     Ok(out)
 }
 
+/// One FHIR `Patient` resource read and validated like a Bundle entry (used by the referral
+/// import, whose Bundles hold `ServiceRequest`s next to their `Patient`s).
+pub fn patient_from_fhir(resource: &Value, line: usize, region: Region, today: NaiveDate) -> Result<ImportRow, String> {
+    fhir_raw(resource).and_then(|raw| validate(raw, line, region, today))
+}
+
 fn fhir_raw(p: &Value) -> Result<RawRow, String> {
     let mut raw = RawRow::default();
     let names = p.get("name").and_then(Value::as_array).cloned().unwrap_or_default();

@@ -148,6 +148,7 @@ async fn record_inbound(
         needs_review: false,
     };
     tx.insert_message(&message).await?;
+    crate::referrals::on_inbound(tx, conversation.id, now).await?;
 
     conversation.last_message_at = now;
     conversation.unread_count += 1;

@@ -38,6 +38,7 @@ pub mod outbound;
 pub mod patient_export;
 pub mod patient_import;
 pub mod patients;
+pub mod referrals;
 pub mod reports;
 pub mod retention;
 pub mod search;

@@ -67,21 +67,21 @@ pub struct ImportReport {
 
 /// A patient as known during this import (stored, or created earlier in this run).
 #[derive(Clone)]
-struct Known {
+pub(crate) struct Known {
     patient: Patient,
     extras: PatientExtras,
     phones: Vec<E164>,
 }
 
 /// One write planned for a row.
-enum Plan {
+pub(crate) enum Plan {
     Create(Known),
     Update(Known, Vec<E164>),
 }
 
 /// Patients created or changed earlier in this run, found by MRN, match key and phone.
 #[derive(Default)]
-struct Pool {
+pub(crate) struct Pool {
     known: HashMap<PatientId, Known>,
     by_mrn: HashMap<String, PatientId>,
     by_key: HashMap<String, PatientId>,
@@ -170,7 +170,7 @@ impl Services {
     }
 
     /// Finds each row's patient (stored or earlier in this run) and decides what to write.
-    async fn plan_batch(
+    pub(crate) async fn plan_batch(
         &self,
         batch: &[ImportRow],
         pool: &mut Pool,
@@ -295,7 +295,11 @@ impl Services {
 
     /// Writes a batch in one transaction; if that fails, row by row, reporting the rows that
     /// still fail instead of losing the rest.
-    async fn write_plans(&self, plans: Vec<(usize, Plan)>, report: &mut ImportReport) -> Result<(), ServiceError> {
+    pub(crate) async fn write_plans(
+        &self,
+        plans: Vec<(usize, Plan)>,
+        report: &mut ImportReport,
+    ) -> Result<(), ServiceError> {
         let plans = std::sync::Arc::new(plans);
         let all = plans.clone();
         let batch = frontdesk_store::write(&*self.store, move |tx| {

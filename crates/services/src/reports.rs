@@ -212,7 +212,10 @@ impl Services {
         let (start, end) = day_bounds(day, tz);
         let facts = self.store.report_day_facts(day, start, end).await?;
         let clock = self.report_clock().await?;
-        Ok(compute_day(&facts, tz, clock.as_ref()))
+        let mut rollup = compute_day(&facts, tz, clock.as_ref());
+        let referrals = self.store.referral_events_between(start, end).await?;
+        rollup.total.referrals = frontdesk_domain::reports::referral_funnel(&referrals, start, end);
+        Ok(rollup)
     }
 
     /// The scheduler's hook: stores yesterday's rollup once it can no longer change (after

@@ -417,6 +417,27 @@ pub const TABLES: &[Table] = &[
             ("updated_at", K::Int),
         ],
     },
+    Table {
+        name: "referrals",
+        key: &["id"],
+        columns: &[
+            ("id", K::Uuid),
+            ("patient_id", K::Uuid),
+            ("status", K::Text),
+            ("details", K::Bytes),
+            ("received_at", K::Int),
+            ("conversation_id", K::OptUuid),
+            ("first_contact_at", K::OptInt),
+            ("next_action_at", K::OptInt),
+            ("followups", K::Int),
+            ("updated_at", K::Int),
+        ],
+    },
+    Table {
+        name: "referral_events",
+        key: &["referral_id", "status"],
+        columns: &[("referral_id", K::Uuid), ("status", K::Text), ("at", K::Int), ("actor", K::OptUuid)],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -33,6 +33,7 @@ pub mod forms;
 pub mod front_door;
 pub mod patients;
 pub mod postgres;
+pub mod referrals;
 pub mod reports;
 pub mod sqlite;
 pub mod triage;
@@ -43,6 +44,7 @@ pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites,
 pub use forms::{FormReads, FormWrites};
 pub use front_door::{FrontDoorReads, FrontDoorWrites, PolicyVersion};
 pub use patients::{ChartJob, ChartJobStatus, PatientReads, PatientWrites};
+pub use referrals::{ReferralReads, ReferralWrites};
 pub use reports::{ReportReads, ReportWrites, StoredDay};
 pub use triage::{TriageReads, TriageWrites};
 pub use vault::{MasterKey, Vault};
@@ -112,6 +114,7 @@ pub trait WriteTx:
     + AuditWrites
     + ReportWrites
     + PatientWrites
+    + ReferralWrites
     + Send
 {
     /// Records that a provider message id has been seen. Returns `false` if it already had
@@ -275,6 +278,7 @@ pub trait Store:
     + AuditReads
     + ReportReads
     + PatientReads
+    + ReferralReads
     + Send
     + Sync
 {

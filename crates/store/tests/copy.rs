@@ -393,6 +393,31 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
                 updated_at: t(42),
             })
             .await?;
+            // A referral (details sealed: copied byte for byte) and its history.
+            let referral = frontdesk_domain::referrals::Referral {
+                id: new_id(),
+                patient_id: p.id,
+                status: frontdesk_domain::referrals::ReferralStatus::Contacted,
+                details: frontdesk_domain::referrals::ReferralDetails {
+                    source: "Valley Cardiology".into(),
+                    reason: "Consult".into(),
+                    ..Default::default()
+                },
+                received_at: t(43),
+                conversation_id: Some(conversation.id),
+                first_contact_at: Some(t(44)),
+                next_action_at: Some(t(45)),
+                followups: 0,
+                updated_at: t(44),
+            };
+            tx.insert_referral(&referral).await?;
+            tx.insert_referral_event(&frontdesk_store::referrals::event(
+                referral.id,
+                frontdesk_domain::referrals::ReferralStatus::Contacted,
+                t(44),
+                Some(a.id),
+            ))
+            .await?;
             let thread = tx.thread_by_id(thread.id).await?.unwrap();
             Ok((contact, thread, conversation, vec![inbound, outbound]))
         })

@@ -22,7 +22,7 @@ use crate::status::{Direction, MessageStatus};
 pub use clock::{AlwaysOpen, BusinessClock};
 pub use histogram::{DISPLAY_BOUNDS, DISPLAY_LABELS, Histogram, bucket_of, bucket_range, precision_at};
 pub use report::{Cut, CutRow, DayPoint, Report, Stats, Summary, build_report};
-pub use rollup::{DayRollup, Metrics, NONE_KEY, ROLLUP_VERSION, compute_day, day_bounds};
+pub use rollup::{DayRollup, Metrics, NONE_KEY, ROLLUP_VERSION, compute_day, day_bounds, referral_funnel};
 
 /// How a conversation began. Until conversations carry a `source` column, the store infers
 /// `PatientText` (first message inbound) or `StaffOutreach` (first message outbound).

@@ -108,6 +108,16 @@ pub struct Summary {
     pub forms_submitted: u64,
     /// Forms submitted / forms sent in the period.
     pub form_completion_rate: Option<f64>,
+    /// The referral funnel: referrals that reached each status in the period, every status
+    /// present (`new` = received).
+    pub referral_funnel: BTreeMap<String, u64>,
+}
+
+impl Summary {
+    /// Referrals that reached `status` in the period.
+    pub fn referrals_reached(&self, status: &str) -> u64 {
+        self.referral_funnel.get(status).copied().unwrap_or(0)
+    }
 }
 
 impl Summary {
@@ -144,6 +154,10 @@ impl Summary {
             forms_sent: m.forms_sent,
             forms_submitted: m.forms_submitted,
             form_completion_rate: ratio(m.forms_submitted, m.forms_sent),
+            referral_funnel: crate::referrals::ReferralStatus::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), m.referrals.get(s.as_str()).copied().unwrap_or(0)))
+                .collect(),
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::status::{Direction, MessageStatus};
 /// The version of the rules [`compute_day`] applies (and of the business clock and source
 /// inputs it is fed). Bump it when they change: stored rollups of another version are
 /// recomputed on next use.
-pub const ROLLUP_VERSION: u32 = 2;
+pub const ROLLUP_VERSION: u32 = 3;
 
 /// The cut key for "no department / no staff member".
 pub const NONE_KEY: &str = "none";
@@ -60,6 +60,22 @@ pub struct Metrics {
     pub segments: u64,
     pub forms_sent: u64,
     pub forms_submitted: u64,
+    /// Referrals that reached each pipeline status (`new`, `contacted`, `replied`,
+    /// `scheduled`, `closed`) in the day, from their status history (practice-wide only).
+    pub referrals: BTreeMap<String, u64>,
+}
+
+/// Counts the statuses referrals reached in `[start, end)` (the referral funnel).
+pub fn referral_funnel<'a>(
+    events: impl IntoIterator<Item = &'a crate::referrals::ReferralEvent>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for e in events.into_iter().filter(|e| e.at >= start && e.at < end) {
+        *out.entry(e.status.as_str().to_owned()).or_default() += 1;
+    }
+    out
 }
 
 impl Metrics {
@@ -87,6 +103,9 @@ impl Metrics {
         self.segments += o.segments;
         self.forms_sent += o.forms_sent;
         self.forms_submitted += o.forms_submitted;
+        for (k, v) in &o.referrals {
+            *self.referrals.entry(k.clone()).or_default() += v;
+        }
     }
 }
 

@@ -27,7 +27,7 @@ use super::session::client_ip;
 pub struct TokenPrincipal(pub Uuid);
 
 impl TokenPrincipal {
-    fn actor(self) -> Actor {
+    pub(crate) fn actor(self) -> Actor {
         Actor::Token(self.0)
     }
 }
@@ -675,7 +675,7 @@ pub async fn not_found() -> ApiError {
         super::admin_departments::api_list_departments, super::admin_departments::api_get_settings,
         super::admin_departments::api_put_settings,
         super::audit::api_audit, super::audit::api_patient_export,
-        super::reports::api_report),
+        super::reports::api_report, super::referrals::api_create, super::referrals::api_import),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

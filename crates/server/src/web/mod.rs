@@ -27,6 +27,7 @@ pub mod ops;
 pub mod pages;
 pub mod patient_forms;
 pub mod pdf;
+pub mod referrals;
 pub mod reports;
 pub mod routing;
 pub mod routing_api;
@@ -78,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         .route("/patients/{id}/export", get(audit::api_patient_export))
         .route("/audit", get(audit::api_audit))
         .route("/patients/import", post(api::import_patients).layer(DefaultBodyLimit::max(api::MAX_IMPORT_BYTES)))
+        .route("/referrals", post(referrals::api_create))
+        .route("/referrals/import", post(referrals::api_import).layer(DefaultBodyLimit::max(api::MAX_IMPORT_BYTES)))
         .route("/events", get(sse::events))
         .route("/routing-rules", get(routing_api::get_rules).put(routing_api::put_rules))
         .route("/front-door", get(front_door::api_settings).put(front_door::api_save_settings))
@@ -107,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(patient_forms::staff_routes())
         .merge(front_door::staff_routes())
+        .merge(referrals::routes())
         .route("/reports", get(reports::page))
         .route("/reports.csv", get(reports::csv))
         .layer(middleware::from_fn_with_state(state.clone(), session::layer));

@@ -263,6 +263,7 @@ struct Ids {
     user: Uuid,
     department: DepartmentId,
     patient: Uuid,
+    referral: Uuid,
 }
 
 fn table(ids: &Ids) -> Vec<Case> {
@@ -354,6 +355,24 @@ fn table(ids: &Ids) -> Vec<Case> {
             ("last_name", "Lopez"),
             ("birth_date", "1984-02-29"),
             ("phones", PATIENT),
+        ]),
+        // ---- referrals (web/referrals): everyone reads, auditors never change; a second move
+        // to scheduled is refused as invalid (the handler was reached) ----
+        Case::new(Get, "/referrals", "/referrals?status=new", Session, SIGNED_IN),
+        Case::new(Get, "/referrals/{id}", format!("/referrals/{}", ids.referral), Session, SIGNED_IN),
+        Case::new(
+            Post,
+            "/referrals/{id}/status",
+            format!("/referrals/{}/status", ids.referral),
+            Session,
+            [Forbidden, Forbidden, Reached, Reached, Reached],
+        )
+        .form(&[("status", "scheduled")]),
+        Case::new(Get, "/referrals/settings", "/referrals/settings", Session, ADMIN_PAGE),
+        Case::new(Post, "/referrals/settings", "/referrals/settings", Session, ADMIN_POST).form(&[
+            ("outreach_template", "Hello {patient.first_name}, {practice.name} here. Reply STOP to opt out."),
+            ("followup_template", "Hello again from {practice.name}."),
+            ("followup_hours", "24"),
         ]),
         // ---- signing in (web/auth) ----
         Case::new(Get, "/login", "/login", Session, PUBLIC),
@@ -553,6 +572,8 @@ fn table(ids: &Ids) -> Vec<Case> {
         Case::new(Post, "/patients", "/api/v1/patients", Api, API).json(json!({"first_name": "A", "last_name": "B"})),
         Case::new(Get, "/patients/{id}", format!("/api/v1/patients/{}", ids.patient), Api, API),
         Case::new(Post, "/patients/import", "/api/v1/patients/import", Api, API),
+        Case::new(Post, "/referrals", "/api/v1/referrals", Api, API).json(json!({"first_name": "A"})),
+        Case::new(Post, "/referrals/import", "/api/v1/referrals/import", Api, API),
         Case::new(Get, "/events", "/api/v1/events", Api, API).stream(),
         Case::new(Get, "/front-door", "/api/v1/front-door", Api, API),
         Case::new(Put, "/front-door", "/api/v1/front-door", Api, API).json(json!({"enabled": true})),
@@ -785,7 +806,7 @@ impl Site {
 
 /// (method, route) for every route the routers declare, `/api/v1` and `/webhooks` included.
 fn declared_routes() -> BTreeSet<(String, String)> {
-    let sources: [(&str, &str); 9] = [
+    let sources: [(&str, &str); 10] = [
         ("mod.rs", include_str!("../../src/web/mod.rs")),
         ("auth.rs", include_str!("../../src/web/auth.rs")),
         ("admin.rs", include_str!("../../src/web/admin.rs")),
@@ -795,6 +816,7 @@ fn declared_routes() -> BTreeSet<(String, String)> {
         ("routing.rs", include_str!("../../src/web/routing.rs")),
         ("front_door.rs", include_str!("../../src/web/front_door.rs")),
         ("audit.rs", include_str!("../../src/web/audit.rs")),
+        ("referrals.rs", include_str!("../../src/web/referrals.rs")),
     ];
     let mut out = BTreeSet::new();
     for (file, text) in sources {
@@ -957,6 +979,20 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
         .await
         .unwrap();
 
+    let referral = services
+        .create_referral(
+            &frontdesk_services::referrals::NewReferral {
+                first_name: "Rae".into(),
+                last_name: "Quinn".into(),
+                phone: "+14155550177".into(),
+                source: "Valley Cardiology".into(),
+                ..Default::default()
+            },
+            Actor::System,
+            None,
+        )
+        .await
+        .unwrap();
     let ids = Ids {
         conversation,
         inbound_message,
@@ -966,6 +1002,7 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
         user: target.id,
         department: front.id,
         patient: patient.id,
+        referral: referral.referral.id,
     };
     let cases = table(&ids);
 

@@ -18,6 +18,7 @@ mod ops;
 mod outbound;
 mod patients;
 mod providers;
+mod referrals;
 mod reports;
 mod simulator;
 mod support;

@@ -30,6 +30,7 @@ mod department_settings;
 mod forms;
 mod front_door;
 mod patients;
+mod referrals;
 mod reports;
 mod triage;
 

@@ -178,6 +178,11 @@ fn summary_rows(now: &Summary, before: &Summary) -> Vec<Vec<Cell>> {
         ("Forms sent", |s| Cell::Count(s.forms_sent)),
         ("Forms submitted", |s| Cell::Count(s.forms_submitted)),
         ("Form completion", |s| Cell::Ratio(s.form_completion_rate)),
+        ("Referrals received", |s| Cell::Count(s.referrals_reached("new"))),
+        ("Referrals contacted", |s| Cell::Count(s.referrals_reached("contacted"))),
+        ("Referrals replied", |s| Cell::Count(s.referrals_reached("replied"))),
+        ("Referrals scheduled", |s| Cell::Count(s.referrals_reached("scheduled"))),
+        ("Referrals closed", |s| Cell::Count(s.referrals_reached("closed"))),
     ];
     pick.into_iter()
         .map(|(label, f)| {
