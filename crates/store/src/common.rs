@@ -21,6 +21,7 @@ use crate::{StoreError, StoreResult};
 pub(crate) mod audit;
 pub(crate) mod forms;
 pub(crate) mod front_door;
+pub(crate) mod outreach;
 pub(crate) mod patients;
 pub(crate) mod reports;
 mod staff_reads;
@@ -1027,6 +1028,7 @@ macro_rules! define_backend {
             crate::common::audit::audit_reads!();
             crate::common::reports::report_reads!();
             crate::common::patients::patient_reads!();
+            crate::common::outreach::outreach_reads!();
 
             crate::common::sqlx_write_queries!($wkind $(($($wargs)*))? ; skip_locked: $sl);
         }
@@ -1037,6 +1039,7 @@ macro_rules! define_backend {
         crate::common::audit::audit_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
         crate::common::reports::report_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
         crate::common::patients::patient_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
+        crate::common::outreach::outreach_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
 
         #[async_trait::async_trait]
         impl crate::Store for $store {

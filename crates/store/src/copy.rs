@@ -417,6 +417,27 @@ pub const TABLES: &[Table] = &[
             ("updated_at", K::Int),
         ],
     },
+    // Outreach: scheduled messages (0013_outreach.sql).
+    Table {
+        name: "scheduled_messages",
+        key: &["id"],
+        columns: &[
+            ("id", K::Uuid),
+            ("conversation_id", K::Uuid),
+            ("contact_id", K::Uuid),
+            ("body", K::Bytes),
+            ("kind", K::Text),
+            ("sender", K::Text),
+            ("created_by", K::OptUuid),
+            ("send_at", K::Int),
+            ("requested_at", K::Int),
+            ("status", K::Text),
+            ("reason", K::OptText),
+            ("message_id", K::OptUuid),
+            ("created_at", K::Int),
+            ("updated_at", K::Int),
+        ],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -31,6 +31,7 @@ pub mod copy;
 pub mod department_settings;
 pub mod forms;
 pub mod front_door;
+pub mod outreach;
 pub mod patients;
 pub mod postgres;
 pub mod reports;
@@ -42,6 +43,7 @@ pub use audit::{AuditReads, AuditWrites};
 pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites, WaitingConversation};
 pub use forms::{FormReads, FormWrites};
 pub use front_door::{FrontDoorReads, FrontDoorWrites, PolicyVersion};
+pub use outreach::{OutreachReads, OutreachWrites, ScheduledMessage};
 pub use patients::{ChartJob, ChartJobStatus, PatientReads, PatientWrites};
 pub use reports::{ReportReads, ReportWrites, StoredDay};
 pub use triage::{TriageReads, TriageWrites};
@@ -112,6 +114,7 @@ pub trait WriteTx:
     + AuditWrites
     + ReportWrites
     + PatientWrites
+    + OutreachWrites
     + Send
 {
     /// Records that a provider message id has been seen. Returns `false` if it already had
@@ -275,6 +278,7 @@ pub trait Store:
     + AuditReads
     + ReportReads
     + PatientReads
+    + OutreachReads
     + Send
     + Sync
 {
