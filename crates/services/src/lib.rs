@@ -35,6 +35,7 @@ pub mod inbound;
 pub mod inbox;
 pub mod numbers;
 pub mod outbound;
+pub mod outreach;
 pub mod patient_export;
 pub mod patient_import;
 pub mod patients;
