@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{id}", get(conversation::page))
         .route("/c/{id}/thread", get(conversation::thread))
         .route("/c/{id}/reply", post(conversation::reply))
+        .route("/c/{id}/scheduled/{scheduled}/cancel", post(conversation::cancel_scheduled))
         .route("/c/{id}/notes", post(conversation::note))
         .route("/c/{id}/assign", post(conversation::assign))
         .route("/c/{id}/department", post(conversation::department))
