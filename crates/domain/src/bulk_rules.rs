@@ -52,7 +52,10 @@ impl DeferReason {
 pub enum Decision {
     SendNow,
     /// Wait until `until` (the first reason that held is named).
-    Defer { until: DateTime<Utc>, reason: DeferReason },
+    Defer {
+        until: DateTime<Utc>,
+        reason: DeferReason,
+    },
 }
 
 /// When the caps next allow one more message, given the instants of the contact's automated

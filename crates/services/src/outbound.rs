@@ -274,7 +274,12 @@ impl Services {
     /// The PHI guard (DESIGN.md §6) for texts people write. Returns what was confirmed, to be
     /// audited with the send; refuses per the practice's mode. Automation sends the practice's
     /// own wording and is not checked.
-    pub(crate) fn phi_check(&self, body: &str, sender: SenderKind, confirmed: bool) -> Result<Option<String>, ServiceError> {
+    pub(crate) fn phi_check(
+        &self,
+        body: &str,
+        sender: SenderKind,
+        confirmed: bool,
+    ) -> Result<Option<String>, ServiceError> {
         if !matches!(sender, SenderKind::Staff | SenderKind::Api) {
             return Ok(None);
         }

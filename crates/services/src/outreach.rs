@@ -115,7 +115,10 @@ impl Services {
     }
 
     /// The conversation's scheduled messages, soonest first.
-    pub async fn scheduled_messages(&self, conversation_id: ConversationId) -> Result<Vec<ScheduledMessage>, ServiceError> {
+    pub async fn scheduled_messages(
+        &self,
+        conversation_id: ConversationId,
+    ) -> Result<Vec<ScheduledMessage>, ServiceError> {
         Ok(self.store.conversation_scheduled(conversation_id).await?)
     }
 
@@ -128,6 +131,8 @@ impl Services {
         ip: Option<String>,
     ) -> Result<(), ServiceError> {
         match self.store.scheduled_message(id).await? {
+            // Cancelling twice (a double click, two people) is not an error.
+            Some(s) if s.conversation_id == conversation_id && s.status == SCHEDULED_CANCELLED => return Ok(()),
             Some(s) if s.conversation_id == conversation_id => {}
             _ => return Err(ServiceError::NotFound("scheduled message".into())),
         }
@@ -164,7 +169,11 @@ impl Services {
 
     /// Whether an automated message to the contact may go out at `now` (quiet hours in the
     /// recipient's zone, daily and weekly caps counted over automated messages already sent).
-    pub async fn automation_decision(&self, contact_id: ContactId, now: DateTime<Utc>) -> Result<Decision, ServiceError> {
+    pub async fn automation_decision(
+        &self,
+        contact_id: ContactId,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, ServiceError> {
         let tz = self.recipient_time_zone(contact_id).await?;
         let sent = self.store.automated_sent_times(contact_id, now - bulk_rules::week()).await?;
         Ok(bulk_rules::decide(tz, now, &sent))

@@ -260,6 +260,8 @@ struct Ids {
     failed_message: Uuid,
     template: Uuid,
     doomed_template: Uuid,
+    /// A message scheduled for later in `conversation` (cancelled by the matrix).
+    scheduled: Uuid,
     user: Uuid,
     department: DepartmentId,
     patient: Uuid,
@@ -289,6 +291,13 @@ fn table(ids: &Ids) -> Vec<Case> {
             .form(&[("body", "Thanks, we will call you today.")]),
         Case::new(Post, "/c/{id}/notes", format!("/c/{c}/notes"), Session, ACT_ON_CONVERSATION)
             .form(&[("body", "Called back, left a voicemail.")]),
+        Case::new(
+            Post,
+            "/c/{id}/scheduled/{scheduled}/cancel",
+            format!("/c/{c}/scheduled/{}/cancel", ids.scheduled),
+            Session,
+            ACT_ON_CONVERSATION,
+        ),
         Case::new(Post, "/c/{id}/assign", format!("/c/{c}/assign"), Session, ACT_ON_CONVERSATION).form(&[("me", "1")]),
         Case::new(Post, "/c/{id}/department", format!("/c/{c}/department"), Session, ACT_ON_CONVERSATION)
             .form(&[("department", &dept)]),
@@ -941,6 +950,20 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
     let template =
         services.save_template(&admin_ctx, None, "Welcome", "Hello, this is the practice.", None).await.unwrap();
     let doomed = services.save_template(&admin_ctx, None, "Old", "An old template.", None).await.unwrap();
+    let scheduled = services
+        .schedule_message(frontdesk_services::outreach::ScheduleRequest {
+            conversation_id: conversation,
+            body: "Reminder: your visit is tomorrow.".into(),
+            send_at: frontdesk_services::now() + chrono::TimeDelta::days(2),
+            sender: frontdesk_domain::model::SenderKind::Staff,
+            sender_user_id: None,
+            actor: Actor::System,
+            ip: None,
+            phi_confirmed: false,
+            automated: false,
+        })
+        .await
+        .unwrap();
     let patient = services
         .create_patient(
             NewPatient {
@@ -963,6 +986,7 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
         failed_message,
         template: template.id,
         doomed_template: doomed.id,
+        scheduled: scheduled.id,
         user: target.id,
         department: front.id,
         patient: patient.id,

@@ -520,7 +520,10 @@ fn parse_local_send_at(raw: &str, tz: chrono_tz::Tz) -> Result<chrono::DateTime<
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| ServiceError::invalid("send_at", "give a date and time like 2026-05-01T09:30"))?;
     tz.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&chrono::Utc)).ok_or_else(|| {
-        ServiceError::invalid("send_at", "that time does not exist on the practice's clock (daylight saving); pick another")
+        ServiceError::invalid(
+            "send_at",
+            "that time does not exist on the practice's clock (daylight saving); pick another",
+        )
     })
 }
 
@@ -555,10 +558,12 @@ pub async fn reply(
             let tz = state.services.settings().time_zone;
             match parse_local_send_at(&form.send_at, tz) {
                 Err(e) => Err(e),
-                Ok(_) if chosen_form.is_some() || form.body.contains(template::FORM_LINK) => Err(ServiceError::invalid(
-                    "form",
-                    "secure form links cannot be scheduled; send the form now or take {form.link} out",
-                )),
+                Ok(_) if chosen_form.is_some() || form.body.contains(template::FORM_LINK) => {
+                    Err(ServiceError::invalid(
+                        "form",
+                        "secure form links cannot be scheduled; send the form now or take {form.link} out",
+                    ))
+                }
                 Ok(send_at) => state
                     .services
                     .schedule_message(frontdesk_services::outreach::ScheduleRequest {

@@ -33,7 +33,13 @@ impl OutreachWrites for SqliteTx {
         crate::common::one_row(n as u64, "scheduled message", id)
     }
 
-    async fn defer_scheduled(&mut self, id: Uuid, until: DateTime<Utc>, reason: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn defer_scheduled(
+        &mut self,
+        id: Uuid,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         Ok(self.run(&o::defer_scheduled(id, until, reason, now))? == 1)
     }
 

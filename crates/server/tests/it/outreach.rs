@@ -1,0 +1,204 @@
+//! Outreach: "send later" messages (API and services), the scheduler's exactly-once send, cancel,
+//! refusals recorded on the row, and the rules for automated messages (daily cap, quiet hours).
+//! The app's clock is real time, so the rules are driven through `send_due_scheduled(now)` with
+//! instants computed in the recipient's zone, never through the hour the test happens to run.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Days, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use frontdesk_domain::model::SenderKind;
+use frontdesk_services::audit::Actor;
+use frontdesk_services::outreach::ScheduleRequest;
+use frontdesk_store::outreach::{SCHEDULED_CANCELLED, SCHEDULED_FAILED, SCHEDULED_PENDING, SCHEDULED_SENT};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::support::*;
+
+const PATIENT: &str = "+12127365101";
+
+async fn conversation_with_patient(app: &TestApp) -> Uuid {
+    let r = app.inbound("SM20000000000000000000000000000001", PATIENT, "hello").await;
+    assert_eq!(r.status(), 200);
+    app.conversations().await[0]["id"].as_str().unwrap().parse().unwrap()
+}
+
+fn request(conversation: Uuid, body: &str, send_at: DateTime<Utc>, automated: bool) -> ScheduleRequest {
+    ScheduleRequest {
+        conversation_id: conversation,
+        body: body.into(),
+        send_at,
+        sender: if automated { SenderKind::Automation } else { SenderKind::Staff },
+        sender_user_id: None,
+        actor: Actor::System,
+        ip: None,
+        phi_confirmed: false,
+        automated,
+    }
+}
+
+/// Outbound texts in the conversation's thread with this body.
+async fn outbound_with_body(app: &TestApp, conversation: Uuid, body: &str) -> usize {
+    let summary = app.services.store.conversation_summary(conversation).await.unwrap().unwrap();
+    let messages = app.services.store.thread_messages(summary.thread.id).await.unwrap();
+    messages.iter().filter(|m| m.direction == frontdesk_domain::Direction::Outbound && m.body == body).count()
+}
+
+/// The next instant at `hour`:00 on the recipient's wall clock that is after `after`.
+fn next_local(tz: Tz, after: DateTime<Utc>, hour: u32) -> DateTime<Utc> {
+    let mut day = after.with_timezone(&tz).date_naive();
+    loop {
+        let wall = day.and_time(NaiveTime::from_hms_opt(hour, 0, 0).unwrap());
+        if let Some(t) = tz.from_local_datetime(&wall).earliest() {
+            let t = t.with_timezone(&Utc);
+            if t > after {
+                return t;
+            }
+        }
+        day = day.checked_add_days(Days::new(1)).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_scheduled_message_is_sent_once_when_due_and_not_before() {
+    let app = TestApp::start().await;
+    let conversation = conversation_with_patient(&app).await;
+    let body = "Reminder: bring your insurance card tomorrow.";
+    let send_at = Utc::now() + TimeDelta::seconds(2);
+    let (status, scheduled) = app
+        .api_post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            json!({ "body": body, "send_at": send_at.to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(status, 202, "{scheduled}");
+    assert_eq!(scheduled["status"], "pending");
+    let id: Uuid = scheduled["id"].as_str().unwrap().parse().unwrap();
+
+    // Not before its time.
+    let early = app.services.send_due_scheduled(Utc::now()).await.unwrap();
+    assert_eq!(early.sent, 0);
+    assert_eq!(outbound_with_body(&app, conversation, body).await, 0);
+
+    // When due, two passes at once (and the app's own scheduler) send it exactly once.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let now = Utc::now();
+    let (a, b) = tokio::join!(app.services.send_due_scheduled(now), app.services.send_due_scheduled(now));
+    assert!(a.unwrap().sent + b.unwrap().sent <= 1);
+    let row = app
+        .eventually("the scheduled message to be sent", || async {
+            let row = app.services.store.scheduled_message(id).await.unwrap().unwrap();
+            (row.status == SCHEDULED_SENT).then_some(row)
+        })
+        .await;
+    assert_eq!(outbound_with_body(&app, conversation, body).await, 1);
+    let message_id = row.message_id.expect("the sent row names its message").to_string();
+    app.wait_status(&message_id, "sent").await;
+    let to_twilio = app.twilio.requests().iter().filter(|r| r.field("Body") == Some(body)).count();
+    assert_eq!(to_twilio, 1);
+    // Later passes find nothing more to send.
+    let again = app.services.send_due_scheduled(Utc::now() + TimeDelta::seconds(5)).await.unwrap();
+    assert_eq!(again.sent, 0);
+    assert_eq!(outbound_with_body(&app, conversation, body).await, 1);
+}
+
+#[tokio::test]
+async fn send_at_is_checked_and_named_when_wrong() {
+    let app = TestApp::start().await;
+    let conversation = conversation_with_patient(&app).await;
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    for send_at in [
+        (Utc::now() - TimeDelta::minutes(5)).to_rfc3339(),
+        (Utc::now() + TimeDelta::days(91)).to_rfc3339(),
+        "tomorrow at nine".to_string(),
+    ] {
+        let (status, body) = app.api_post(&path, json!({ "body": "Hello", "send_at": send_at })).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("send_at")), "{send_at}: {body}");
+    }
+    assert!(app.services.scheduled_messages(conversation).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_cancelled_message_is_never_sent_and_a_refused_one_shows_why() {
+    let app = TestApp::start().await;
+    let conversation = conversation_with_patient(&app).await;
+    let at = Utc::now() + TimeDelta::hours(1);
+    let kept = app.services.schedule_message(request(conversation, "Kept", at, false)).await.unwrap();
+    let dropped = app.services.schedule_message(request(conversation, "Dropped", at, false)).await.unwrap();
+    app.services.cancel_scheduled(conversation, dropped.id, Actor::System, None).await.unwrap();
+    // Cancelling again is harmless; cancelling from another conversation is not found.
+    app.services.cancel_scheduled(conversation, dropped.id, Actor::System, None).await.unwrap();
+    assert!(app.services.cancel_scheduled(Uuid::new_v4(), kept.id, Actor::System, None).await.is_err());
+
+    // The patient opts out before the time comes: the send is refused and the row says so.
+    let r = app.inbound("SM20000000000000000000000000000002", PATIENT, "STOP").await;
+    assert_eq!(r.status(), 200);
+    let pass = app.services.send_due_scheduled(at + TimeDelta::seconds(1)).await.unwrap();
+    assert_eq!((pass.sent, pass.failed), (0, 1));
+    let kept = app.services.store.scheduled_message(kept.id).await.unwrap().unwrap();
+    assert_eq!(kept.status, SCHEDULED_FAILED);
+    assert!(kept.reason.as_deref().unwrap_or_default().contains("opted out"), "{:?}", kept.reason);
+    let dropped = app.services.store.scheduled_message(dropped.id).await.unwrap().unwrap();
+    assert_eq!(dropped.status, SCHEDULED_CANCELLED);
+    assert_eq!(outbound_with_body(&app, conversation, "Kept").await, 0);
+    assert_eq!(outbound_with_body(&app, conversation, "Dropped").await, 0);
+}
+
+#[tokio::test]
+async fn the_daily_cap_defers_a_second_automated_message() {
+    let app = TestApp::start().await;
+    let conversation = conversation_with_patient(&app).await;
+    let contact = app.services.store.conversation_summary(conversation).await.unwrap().unwrap().contact.id;
+    let tz = app.services.recipient_time_zone(contact).await.unwrap();
+    // Noon on the recipient's clock, well inside allowed hours.
+    let noon = next_local(tz, Utc::now() + TimeDelta::minutes(5), 12);
+    let first = app.services.schedule_message(request(conversation, "Flu shots are in.", noon, true)).await.unwrap();
+    let second = app
+        .services
+        .schedule_message(request(conversation, "Our hours change next week.", noon + TimeDelta::minutes(30), true))
+        .await
+        .unwrap();
+    let now = noon + TimeDelta::hours(1);
+    let pass = app.services.send_due_scheduled(now).await.unwrap();
+    assert_eq!((pass.sent, pass.deferred), (1, 1));
+    let first = app.services.store.scheduled_message(first.id).await.unwrap().unwrap();
+    assert_eq!(first.status, SCHEDULED_SENT);
+    let second = app.services.store.scheduled_message(second.id).await.unwrap().unwrap();
+    assert_eq!(second.status, SCHEDULED_PENDING);
+    assert_eq!(second.send_at, now + TimeDelta::hours(24));
+    assert!(second.reason.as_deref().unwrap_or_default().contains("daily"), "{:?}", second.reason);
+    // A staff "send later" message is not automated: no cap holds it.
+    let staff = app
+        .services
+        .schedule_message(request(conversation, "Dr. Lee can see you at 4.", noon + TimeDelta::minutes(40), false))
+        .await
+        .unwrap();
+    let pass = app.services.send_due_scheduled(now + TimeDelta::minutes(1)).await.unwrap();
+    assert_eq!((pass.sent, pass.deferred), (1, 0));
+    assert_eq!(app.services.store.scheduled_message(staff.id).await.unwrap().unwrap().status, SCHEDULED_SENT);
+    // A day later the deferred one goes.
+    let pass = app.services.send_due_scheduled(second.send_at).await.unwrap();
+    assert_eq!(pass.sent, 1);
+    assert_eq!(outbound_with_body(&app, conversation, "Our hours change next week.").await, 1);
+}
+
+#[tokio::test]
+async fn quiet_hours_defer_an_automated_message_to_eight_in_the_morning() {
+    let app = TestApp::start().await;
+    let conversation = conversation_with_patient(&app).await;
+    let contact = app.services.store.conversation_summary(conversation).await.unwrap().unwrap().contact.id;
+    let tz = app.services.recipient_time_zone(contact).await.unwrap();
+    let night = next_local(tz, Utc::now() + TimeDelta::minutes(5), 23);
+    let row = app.services.schedule_message(request(conversation, "Lab is closed Friday.", night, true)).await.unwrap();
+    let pass = app.services.send_due_scheduled(night).await.unwrap();
+    assert_eq!((pass.sent, pass.deferred), (0, 1));
+    let deferred = app.services.store.scheduled_message(row.id).await.unwrap().unwrap();
+    assert_eq!(deferred.status, SCHEDULED_PENDING);
+    assert_eq!(deferred.send_at, next_local(tz, night, 8));
+    assert!(deferred.reason.as_deref().unwrap_or_default().contains("quiet hours"), "{:?}", deferred.reason);
+    assert_eq!(outbound_with_body(&app, conversation, "Lab is closed Friday.").await, 0);
+    let pass = app.services.send_due_scheduled(deferred.send_at).await.unwrap();
+    assert_eq!(pass.sent, 1);
+    assert_eq!(outbound_with_body(&app, conversation, "Lab is closed Friday.").await, 1);
+}
