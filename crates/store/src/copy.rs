@@ -438,6 +438,23 @@ pub const TABLES: &[Table] = &[
             ("updated_at", K::Int),
         ],
     },
+    Table {
+        name: "broadcasts",
+        key: &["id"],
+        columns: &[("id", K::Uuid), ("body", K::Text), ("created_by", K::OptUuid), ("created_at", K::Int)],
+    },
+    Table {
+        name: "broadcast_recipients",
+        key: &["broadcast_id", "position"],
+        columns: &[
+            ("broadcast_id", K::Uuid),
+            ("position", K::Int),
+            ("patient_id", K::Uuid),
+            ("status", K::Text),
+            ("reason", K::OptText),
+            ("scheduled_id", K::OptUuid),
+        ],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -44,8 +44,45 @@ pub struct ScheduledMessage {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A message template sent to a list of patients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Broadcast {
+    pub id: Uuid,
+    /// The practice's wording with `{patient.first_name}`-style variables.
+    pub body: String,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Queued (as a scheduled message) or skipped with the reason.
+pub const RECIPIENT_QUEUED: &str = "queued";
+pub const RECIPIENT_SKIPPED: &str = "skipped";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BroadcastRecipient {
+    pub broadcast_id: Uuid,
+    pub position: i64,
+    pub patient_id: Uuid,
+    pub status: String,
+    pub reason: Option<String>,
+    pub scheduled_id: Option<Uuid>,
+}
+
+/// A recipient with its scheduled message's status and reason (when queued).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecipientState {
+    pub recipient: BroadcastRecipient,
+    pub scheduled_status: Option<String>,
+    pub scheduled_reason: Option<String>,
+}
+
 #[async_trait]
 pub trait OutreachReads: Send + Sync {
+    async fn broadcast(&self, id: Uuid) -> StoreResult<Option<Broadcast>>;
+    /// The newest broadcasts first, at most `limit`.
+    async fn list_broadcasts(&self, limit: u32) -> StoreResult<Vec<Broadcast>>;
+    /// The broadcast's recipients in list order, with their scheduled messages' state.
+    async fn broadcast_recipients(&self, id: Uuid) -> StoreResult<Vec<RecipientState>>;
     async fn scheduled_message(&self, id: Uuid) -> StoreResult<Option<ScheduledMessage>>;
     /// Every scheduled message of the conversation, soonest first.
     async fn conversation_scheduled(&self, conversation_id: Uuid) -> StoreResult<Vec<ScheduledMessage>>;
@@ -57,6 +94,8 @@ pub trait OutreachReads: Send + Sync {
 
 #[async_trait]
 pub trait OutreachWrites: Send {
+    async fn insert_broadcast(&mut self, b: &Broadcast) -> StoreResult<()>;
+    async fn insert_broadcast_recipient(&mut self, r: &BroadcastRecipient) -> StoreResult<()>;
     async fn insert_scheduled(&mut self, s: &ScheduledMessage) -> StoreResult<()>;
     /// Moves a pending row due at `now` to `sent` (its `send_at` becomes `now`): `false` when
     /// it was not pending any more (another instance took it, or staff cancelled it).

@@ -43,6 +43,28 @@ pub(crate) fn insert_scheduled(vault: &Vault, s: &ScheduledMessage) -> Statement
     )
 }
 
+pub(crate) fn insert_broadcast(b: &crate::outreach::Broadcast) -> Statement {
+    st(
+        "INSERT INTO broadcasts (id, body, created_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        vec![Param::Uuid(b.id), Param::Text(b.body.clone()), Param::OptUuid(b.created_by), Param::Int(ms(b.created_at))],
+    )
+}
+
+pub(crate) fn insert_broadcast_recipient(r: &crate::outreach::BroadcastRecipient) -> Statement {
+    st(
+        "INSERT INTO broadcast_recipients (broadcast_id, position, patient_id, status, reason, scheduled_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        vec![
+            Param::Uuid(r.broadcast_id),
+            Param::Int(r.position),
+            Param::Uuid(r.patient_id),
+            Param::Text(r.status.clone()),
+            Param::OptText(r.reason.clone()),
+            Param::OptUuid(r.scheduled_id),
+        ],
+    )
+}
+
 pub(crate) fn claim_scheduled(id: Uuid, now: DateTime<Utc>) -> Statement {
     st(
         "UPDATE scheduled_messages SET status = 'sent', send_at = $2, updated_at = $2 \
@@ -90,7 +112,7 @@ pub(crate) fn open_scheduled_body(vault: &Vault, id: Uuid, sealed: &[u8]) -> Sto
 }
 
 pub(crate) fn inserted(n: u64) -> StoreResult<()> {
-    if n == 1 { Ok(()) } else { Err(StoreError::Conflict("a scheduled message with this id".into())) }
+    if n == 1 { Ok(()) } else { Err(StoreError::Conflict("an outreach row with this id".into())) }
 }
 
 /// The reads, expanded inside each backend's `q` module (they use its row helpers).
@@ -114,6 +136,73 @@ macro_rules! outreach_reads {
                 message_id: get(r, "", "message_id")?,
                 created_at: ts(r, "", "created_at")?,
                 updated_at: ts(r, "", "updated_at")?,
+            })
+        }
+
+        fn map_broadcast(r: &DbRow) -> StoreResult<crate::outreach::Broadcast> {
+            Ok(crate::outreach::Broadcast {
+                id: get(r, "", "id")?,
+                body: get(r, "", "body")?,
+                created_by: get(r, "", "created_by")?,
+                created_at: ts(r, "", "created_at")?,
+            })
+        }
+
+        pub(crate) async fn broadcasts_where<'e, E>(
+            ex: E,
+            id: Option<Uuid>,
+            limit: u32,
+        ) -> StoreResult<Vec<crate::outreach::Broadcast>>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let rows = match id {
+                Some(id) => sqlx::query("SELECT id, body, created_by, created_at FROM broadcasts WHERE id = $1")
+                    .bind(id)
+                    .fetch_all(ex)
+                    .await
+                    .map_err(db_err)?,
+                None => sqlx::query(
+                    "SELECT id, body, created_by, created_at FROM broadcasts ORDER BY created_at DESC, id LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(ex)
+                .await
+                .map_err(db_err)?,
+            };
+            all(rows, map_broadcast)
+        }
+
+        pub(crate) async fn broadcast_recipients<'e, E>(
+            ex: E,
+            id: Uuid,
+        ) -> StoreResult<Vec<crate::outreach::RecipientState>>
+        where
+            E: sqlx::Executor<'e, Database = Db>,
+        {
+            let rows = sqlx::query(
+                "SELECT r.broadcast_id, r.position, r.patient_id, r.status, r.reason, r.scheduled_id, \
+                 s.status AS scheduled_status, s.reason AS scheduled_reason \
+                 FROM broadcast_recipients r LEFT JOIN scheduled_messages s ON s.id = r.scheduled_id \
+                 WHERE r.broadcast_id = $1 ORDER BY r.position",
+            )
+            .bind(id)
+            .fetch_all(ex)
+            .await
+            .map_err(db_err)?;
+            all(rows, |r| {
+                Ok(crate::outreach::RecipientState {
+                    recipient: crate::outreach::BroadcastRecipient {
+                        broadcast_id: get(r, "", "broadcast_id")?,
+                        position: get(r, "", "position")?,
+                        patient_id: get(r, "", "patient_id")?,
+                        status: get(r, "", "status")?,
+                        reason: get(r, "", "reason")?,
+                        scheduled_id: get(r, "", "scheduled_id")?,
+                    },
+                    scheduled_status: get(r, "", "scheduled_status")?,
+                    scheduled_reason: get(r, "", "scheduled_reason")?,
+                })
             })
         }
 
@@ -179,6 +268,19 @@ macro_rules! outreach_backend {
 
         #[async_trait::async_trait]
         impl crate::OutreachWrites for $tx {
+            async fn insert_broadcast(&mut self, b: &crate::outreach::Broadcast) -> crate::StoreResult<()> {
+                let n = q::exec_statement(self.parts().0, &crate::common::outreach::insert_broadcast(b)).await?;
+                crate::common::outreach::inserted(n)
+            }
+
+            async fn insert_broadcast_recipient(
+                &mut self,
+                r: &crate::outreach::BroadcastRecipient,
+            ) -> crate::StoreResult<()> {
+                let statement = crate::common::outreach::insert_broadcast_recipient(r);
+                crate::common::outreach::inserted(q::exec_statement(self.parts().0, &statement).await?)
+            }
+
             async fn insert_scheduled(&mut self, s: &crate::outreach::ScheduledMessage) -> crate::StoreResult<()> {
                 let (c, v) = self.parts();
                 let n = q::exec_statement(c, &crate::common::outreach::insert_scheduled(v, s)).await?;
@@ -234,6 +336,21 @@ macro_rules! outreach_reads_impl {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl crate::OutreachReads for $store {
+            async fn broadcast(&self, id: uuid::Uuid) -> crate::StoreResult<Option<crate::outreach::Broadcast>> {
+                Ok(q::broadcasts_where(self.reader(), Some(id), 1).await?.into_iter().next())
+            }
+
+            async fn list_broadcasts(&self, limit: u32) -> crate::StoreResult<Vec<crate::outreach::Broadcast>> {
+                q::broadcasts_where(self.reader(), None, limit).await
+            }
+
+            async fn broadcast_recipients(
+                &self,
+                id: uuid::Uuid,
+            ) -> crate::StoreResult<Vec<crate::outreach::RecipientState>> {
+                q::broadcast_recipients(self.reader(), id).await
+            }
+
             async fn scheduled_message(
                 &self,
                 id: uuid::Uuid,

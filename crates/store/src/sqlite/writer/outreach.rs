@@ -12,6 +12,14 @@ use crate::{OutreachWrites, StoreResult};
 
 #[async_trait]
 impl OutreachWrites for SqliteTx {
+    async fn insert_broadcast(&mut self, b: &crate::outreach::Broadcast) -> StoreResult<()> {
+        o::inserted(self.run(&o::insert_broadcast(b))? as u64)
+    }
+
+    async fn insert_broadcast_recipient(&mut self, r: &crate::outreach::BroadcastRecipient) -> StoreResult<()> {
+        o::inserted(self.run(&o::insert_broadcast_recipient(r))? as u64)
+    }
+
     async fn insert_scheduled(&mut self, s: &ScheduledMessage) -> StoreResult<()> {
         let statement = o::insert_scheduled(&self.vault, s);
         o::inserted(self.run(&statement)? as u64)
