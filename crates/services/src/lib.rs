@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod after_hours;
 pub mod assignment;
 pub mod audit;
+pub mod broadcasts;
 pub mod chart;
 pub mod consent_review;
 pub mod conversations;

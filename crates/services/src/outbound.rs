@@ -258,7 +258,7 @@ impl Services {
         }
     }
 
-    async fn sending_number(&self, from: Option<&str>) -> Result<PracticeNumber, ServiceError> {
+    pub(crate) async fn sending_number(&self, from: Option<&str>) -> Result<PracticeNumber, ServiceError> {
         match from {
             Some(raw) => {
                 let e164 = E164::parse(raw, self.settings().default_region)

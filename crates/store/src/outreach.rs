@@ -78,7 +78,7 @@ pub struct RecipientState {
 
 #[async_trait]
 pub trait OutreachReads: Send + Sync {
-    async fn broadcast(&self, id: Uuid) -> StoreResult<Option<Broadcast>>;
+    async fn broadcast_by_id(&self, id: Uuid) -> StoreResult<Option<Broadcast>>;
     /// The newest broadcasts first, at most `limit`.
     async fn list_broadcasts(&self, limit: u32) -> StoreResult<Vec<Broadcast>>;
     /// The broadcast's recipients in list order, with their scheduled messages' state.

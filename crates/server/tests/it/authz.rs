@@ -249,6 +249,9 @@ const ADMIN_PAGE: [Expect; 5] = [SignIn, Forbidden, Forbidden, Forbidden, Allowe
 const ADMIN_POST: [Expect; 5] = [Forbidden, Forbidden, Forbidden, Forbidden, Allowed];
 /// The audit log and patients' records: admins and auditors only.
 const RECORDS_PAGE: [Expect; 5] = [SignIn, Allowed, Forbidden, Forbidden, Allowed];
+/// Broadcasts reach the whole directory: admins and staff without department limits.
+const BROADCAST_PAGE: [Expect; 5] = [SignIn, Forbidden, Forbidden, Allowed, Allowed];
+const BROADCAST_POST: [Expect; 5] = [Forbidden, Forbidden, Forbidden, Allowed, Allowed];
 const PUBLIC: [Expect; 5] = [Allowed; 5];
 const API: [Expect; 5] = [Unauthorized; 5];
 const WEBHOOK: [Expect; 5] = [Forbidden; 5];
@@ -262,6 +265,8 @@ struct Ids {
     doomed_template: Uuid,
     /// A message scheduled for later in `conversation` (cancelled by the matrix).
     scheduled: Uuid,
+    /// A broadcast to a patient without a phone (skipped, so nothing is sent).
+    broadcast: Uuid,
     user: Uuid,
     department: DepartmentId,
     patient: Uuid,
@@ -291,6 +296,12 @@ fn table(ids: &Ids) -> Vec<Case> {
             .form(&[("body", "Thanks, we will call you today.")]),
         Case::new(Post, "/c/{id}/notes", format!("/c/{c}/notes"), Session, ACT_ON_CONVERSATION)
             .form(&[("body", "Called back, left a voicemail.")]),
+        Case::new(Get, "/broadcasts", "/broadcasts", Session, BROADCAST_PAGE),
+        Case::new(Post, "/broadcasts/preview", "/broadcasts/preview", Session, BROADCAST_POST)
+            .form(&[("body", "Hi {patient.first_name}"), ("recipients", "MRN-2")]),
+        Case::new(Post, "/broadcasts", "/broadcasts", Session, BROADCAST_POST)
+            .form(&[("body", "Hi {patient.first_name}"), ("recipients", "MRN-2")]),
+        Case::new(Get, "/broadcasts/{id}", format!("/broadcasts/{}", ids.broadcast), Session, BROADCAST_PAGE),
         Case::new(
             Post,
             "/c/{id}/scheduled/{scheduled}/cancel",
@@ -979,6 +990,22 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
         )
         .await
         .unwrap();
+    services
+        .create_patient(
+            NewPatient {
+                first_name: "Ana".into(),
+                last_name: "Ruiz".into(),
+                birth_date: None,
+                mrn: Some("MRN-2".into()),
+                phone: None,
+                status: None,
+            },
+            Actor::System,
+            None,
+        )
+        .await
+        .unwrap();
+    let broadcast = services.send_broadcast(&admin_ctx, "Hi {patient.first_name}", "MRN-2", None).await.unwrap();
 
     let ids = Ids {
         conversation,
@@ -987,6 +1014,7 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
         template: template.id,
         doomed_template: doomed.id,
         scheduled: scheduled.id,
+        broadcast,
         user: target.id,
         department: front.id,
         patient: patient.id,

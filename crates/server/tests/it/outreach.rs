@@ -202,3 +202,85 @@ async fn quiet_hours_defer_an_automated_message_to_eight_in_the_morning() {
     assert_eq!(pass.sent, 1);
     assert_eq!(outbound_with_body(&app, conversation, "Lab is closed Friday.").await, 1);
 }
+
+async fn patient(app: &TestApp, first: &str, mrn: &str, phone: &str) {
+    app.services
+        .create_patient(
+            frontdesk_services::patients::NewPatient {
+                first_name: first.into(),
+                last_name: "Test".into(),
+                birth_date: None,
+                mrn: Some(mrn.into()),
+                phone: Some(phone.into()),
+                status: None,
+            },
+            Actor::System,
+            None,
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_broadcast_reaches_patients_with_consent_and_records_the_skips() {
+    let app = TestApp::start().await;
+    patient(&app, "Ana", "MRN-A", "+12127365201").await;
+    patient(&app, "Ben", "MRN-B", "+12127365202").await;
+    patient(&app, "Cleo", "MRN-C", "+12127365203").await;
+    // Ana and Ben texted the practice (patient-initiated); Cleo never did.
+    assert_eq!(app.inbound("SM20000000000000000000000000000011", "+12127365201", "hi").await.status(), 200);
+    assert_eq!(app.inbound("SM20000000000000000000000000000012", "+12127365202", "hi").await.status(), 200);
+    let staff = app
+        .services
+        .create_user(
+            "front@clinic.test",
+            "Fran Front",
+            frontdesk_domain::model::Role::Staff,
+            "a long passphrase 1",
+            Actor::System,
+        )
+        .await
+        .unwrap();
+    let ctx = app.services.staff_context(staff).await.unwrap();
+
+    // Bad input names the field and writes nothing.
+    let e = app.services.plan_broadcast(&ctx, "Hi {staff.name}", "MRN-A").await.unwrap_err();
+    assert!(matches!(&e, frontdesk_services::ServiceError::Invalid { field, .. } if field == "body"), "{e}");
+    let e = app.services.plan_broadcast(&ctx, "Hi", "MRN-A\nMRN-NOPE").await.unwrap_err();
+    assert!(matches!(&e, frontdesk_services::ServiceError::Invalid { field, .. } if field == "recipients"), "{e}");
+
+    let body = "Hi {patient.first_name}, flu shots are in.";
+    let recipients = "MRN-A\nMRN-B\n(212) 736-5203";
+    let plan = app.services.plan_broadcast(&ctx, body, recipients).await.unwrap();
+    assert_eq!(plan[0].outcome.as_deref(), Ok("Hi Ana, flu shots are in."));
+    assert!(plan[2].outcome.is_err());
+
+    let id = app.services.send_broadcast(&ctx, body, recipients, None).await.unwrap();
+    let (_, rows) = app.services.broadcast_status(&ctx, id).await.unwrap();
+    let states: Vec<_> = rows.iter().map(|(r, _)| r.clone()).collect();
+    let c = frontdesk_services::broadcasts::counts(&states);
+    assert_eq!((c.total, c.skipped), (3, 1));
+    let (skip, name) = rows.iter().find(|(r, _)| r.recipient.status == "skipped").unwrap();
+    assert_eq!(name, "Cleo Test");
+    assert!(skip.recipient.reason.as_deref().unwrap_or_default().contains("no consent"), "{:?}", skip.recipient.reason);
+
+    // The scheduler sends the queued ones (at a daytime instant for the recipients).
+    let contact = app
+        .services
+        .store
+        .contact_by_phone(
+            &frontdesk_domain::E164::parse("+12127365201", app.services.settings().default_region).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let tz = app.services.recipient_time_zone(contact.id).await.unwrap();
+    let noon = next_local(tz, Utc::now(), 12);
+    app.services.send_due_scheduled(noon).await.unwrap();
+    let (_, rows) = app.services.broadcast_status(&ctx, id).await.unwrap();
+    let states: Vec<_> = rows.iter().map(|(r, _)| r.clone()).collect();
+    let c = frontdesk_services::broadcasts::counts(&states);
+    assert_eq!((c.sent, c.skipped, c.queued, c.failed), (2, 1, 0, 0));
+    let conversations = app.conversations().await;
+    assert_eq!(conversations.len(), 2, "no conversation was opened for the skipped patient");
+}

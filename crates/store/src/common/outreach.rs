@@ -46,7 +46,12 @@ pub(crate) fn insert_scheduled(vault: &Vault, s: &ScheduledMessage) -> Statement
 pub(crate) fn insert_broadcast(b: &crate::outreach::Broadcast) -> Statement {
     st(
         "INSERT INTO broadcasts (id, body, created_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        vec![Param::Uuid(b.id), Param::Text(b.body.clone()), Param::OptUuid(b.created_by), Param::Int(ms(b.created_at))],
+        vec![
+            Param::Uuid(b.id),
+            Param::Text(b.body.clone()),
+            Param::OptUuid(b.created_by),
+            Param::Int(ms(b.created_at)),
+        ],
     )
 }
 
@@ -336,7 +341,7 @@ macro_rules! outreach_reads_impl {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl crate::OutreachReads for $store {
-            async fn broadcast(&self, id: uuid::Uuid) -> crate::StoreResult<Option<crate::outreach::Broadcast>> {
+            async fn broadcast_by_id(&self, id: uuid::Uuid) -> crate::StoreResult<Option<crate::outreach::Broadcast>> {
                 Ok(q::broadcasts_where(self.reader(), Some(id), 1).await?.into_iter().next())
             }
 

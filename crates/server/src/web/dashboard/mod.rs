@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use super::AppState;
 
+pub mod broadcasts;
 pub mod chart;
 pub mod compose;
 pub mod conversation;
@@ -56,6 +57,9 @@ pub fn routes() -> Router<AppState> {
         .route("/new", get(new::page).post(new::start))
         .route("/search", get(search::page))
         .route("/patients", get(patients::list))
+        .route("/broadcasts", get(broadcasts::page).post(broadcasts::send))
+        .route("/broadcasts/preview", post(broadcasts::preview))
+        .route("/broadcasts/{id}", get(broadcasts::status))
         .route("/patients/new", get(patients::new_page).post(patients::create))
         .route("/patients/{id}", get(patients::view).post(patients::update))
 }
