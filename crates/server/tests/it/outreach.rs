@@ -284,3 +284,114 @@ async fn a_broadcast_reaches_patients_with_consent_and_records_the_skips() {
     let conversations = app.conversations().await;
     assert_eq!(conversations.len(), 2, "no conversation was opened for the skipped patient");
 }
+
+/// A signed-in person's cookie and CSRF token, and a client that does not follow redirects.
+struct Browser {
+    http: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+async fn browser(app: &TestApp, email: &str, role: frontdesk_domain::model::Role) -> Browser {
+    let password = "correct horse battery staple";
+    app.services.create_user(email, "Pat Staff", role, password, Actor::System).await.unwrap();
+    let signed = app.services.sign_in(email, password, None).await.unwrap();
+    Browser {
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        cookie: format!("fd_session={}", signed.cookie_secret),
+        csrf: signed.session.csrf_token,
+    }
+}
+
+impl Browser {
+    async fn get(&self, app: &TestApp, path: &str) -> (u16, String) {
+        let r = self.http.get(app.url(path)).header("cookie", &self.cookie).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post(&self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        let r = self.http.post(app.url(path)).header("cookie", &self.cookie).form(&form).send().await.unwrap();
+        let status = r.status().as_u16();
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (status, location, r.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn staff_schedule_from_the_composer_see_it_listed_and_cancel_it() {
+    let app = TestApp::start().await;
+    let conversation = conversation_with_patient(&app).await;
+    let staff = browser(&app, "front@clinic.test", frontdesk_domain::model::Role::Staff).await;
+    let tz = app.services.settings().time_zone;
+    let path = format!("/c/{conversation}/reply");
+
+    // Errors name the field and schedule nothing.
+    let (status, _, page) =
+        staff.post(&app, &path, &[("body", "See you soon"), ("schedule", "1"), ("send_at", "")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("send_at: choose the date and time"), "{page}");
+    let past = (Utc::now() - TimeDelta::hours(2)).with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
+    let (status, _, page) =
+        staff.post(&app, &path, &[("body", "See you soon"), ("schedule", "1"), ("send_at", &past)]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("choose a time in the future"));
+    assert!(app.services.scheduled_messages(conversation).await.unwrap().is_empty());
+
+    // Tomorrow at 10:00 on the practice's clock.
+    let at = next_local(tz, Utc::now() + TimeDelta::hours(1), 10);
+    let local = at.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
+    let (status, location, _) =
+        staff.post(&app, &path, &[("body", "See you <soon>"), ("schedule", "1"), ("send_at", &local)]).await;
+    assert_eq!((status, location.as_str()), (303, format!("/c/{conversation}").as_str()));
+    let rows = app.services.scheduled_messages(conversation).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].send_at, at);
+    assert_eq!(outbound_with_body(&app, conversation, "See you <soon>").await, 0, "nothing is sent now");
+    let (status, page) = staff.get(&app, &format!("/c/{conversation}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Scheduled messages"));
+    assert!(page.contains("See you &#60;soon&#62;"), "escaped");
+    assert!(!page.contains("See you <soon>"));
+    assert!(page.contains(&at.with_timezone(&tz).format("%-I:%M %p").to_string()));
+
+    let cancel = format!("/c/{conversation}/scheduled/{}/cancel", rows[0].id);
+    // Without the CSRF token the cancel is refused.
+    let r = staff.http.post(app.url(&cancel)).header("cookie", &staff.cookie).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let (status, _, _) = staff.post(&app, &cancel, &[]).await;
+    assert_eq!(status, 303);
+    assert_eq!(app.services.scheduled_messages(conversation).await.unwrap()[0].status, SCHEDULED_CANCELLED);
+    let (_, page) = staff.get(&app, &format!("/c/{conversation}")).await;
+    assert!(page.contains("Cancelled"));
+}
+
+#[tokio::test]
+async fn staff_preview_and_send_a_broadcast_and_see_its_status() {
+    let app = TestApp::start().await;
+    patient(&app, "Ana", "MRN-A", "+12127365301").await;
+    patient(&app, "Cleo", "MRN-C", "+12127365303").await;
+    assert_eq!(app.inbound("SM20000000000000000000000000000021", "+12127365301", "hi").await.status(), 200);
+    // Staff (admins too, behind their second factor) send broadcasts; auditors do not.
+    let admin = browser(&app, "front@clinic.test", frontdesk_domain::model::Role::Staff).await;
+    let auditor = browser(&app, "audit@clinic.test", frontdesk_domain::model::Role::Auditor).await;
+    assert_eq!(auditor.get(&app, "/broadcasts").await.0, 403);
+
+    let fields = [("body", "Hi {patient.first_name}, <b>flu</b> shots are in."), ("recipients", "MRN-A\nMRN-C")];
+    let (status, _, page) = admin.post(&app, "/broadcasts/preview", &fields).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Hi Ana, &#60;b&#62;flu&#60;/b&#62; shots are in."), "{page}");
+    assert!(page.contains("2 recipients, 1 skipped"));
+    let (status, _, page) = admin.post(&app, "/broadcasts", &[("body", "Hi"), ("recipients", "MRN-A\nMRN-ZZZ")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("MRN-ZZZ"));
+    let (status, location, _) = admin.post(&app, "/broadcasts", &fields).await;
+    assert_eq!(status, 303);
+    assert!(location.starts_with("/broadcasts/"));
+    let (status, page) = admin.get(&app, &location).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"<dd id="count-total">2</dd>"#), "{page}");
+    assert!(page.contains(r#"<dd id="count-skipped">1</dd>"#));
+    assert!(page.contains("no consent to texts on record"));
+}
