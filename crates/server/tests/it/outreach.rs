@@ -117,6 +117,14 @@ async fn send_at_is_checked_and_named_when_wrong() {
         assert_eq!((status, body["error"]["field"].as_str()), (422, Some("send_at")), "{send_at}: {body}");
     }
     assert!(app.services.scheduled_messages(conversation).await.unwrap().is_empty());
+
+    // The OpenAPI document describes `send_at` and the 202 answer.
+    let doc: serde_json::Value =
+        app.http.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let post = &doc["paths"]["/api/v1/conversations/{id}/messages"]["post"];
+    assert!(post["responses"]["202"].is_object(), "{post}");
+    assert!(doc["components"]["schemas"]["ReplyRequest"]["properties"]["send_at"].is_object());
+    assert!(doc["components"]["schemas"]["ScheduledView"].is_object());
 }
 
 #[tokio::test]
