@@ -403,3 +403,40 @@ async fn staff_preview_and_send_a_broadcast_and_see_its_status() {
     assert!(page.contains(r#"<dd id="count-skipped">1</dd>"#));
     assert!(page.contains("no consent to texts on record"));
 }
+
+#[tokio::test]
+async fn quiet_hours_follow_the_patients_own_time_zone() {
+    let app = TestApp::start().await;
+    let conversation = conversation_with_patient(&app).await;
+    app.services
+        .create_patient_from(
+            frontdesk_services::patients::PatientInput {
+                first_name: "Kenji".into(),
+                last_name: "Sato".into(),
+                phones: PATIENT.into(),
+                status: "patient".into(),
+                time_zone: "Asia/Tokyo".into(),
+                ..Default::default()
+            },
+            Actor::System,
+            None,
+        )
+        .await
+        .unwrap();
+    let contact = app.services.store.conversation_summary(conversation).await.unwrap().unwrap().contact.id;
+    let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+    assert_eq!(app.services.recipient_time_zone(contact).await.unwrap(), tokyo);
+    // 23:00 at the practice (New York) is midday in Tokyo: the patient's zone decides.
+    let practice = app.services.settings().time_zone;
+    assert_ne!(practice, tokyo);
+    let late_at_practice = next_local(practice, Utc::now() + TimeDelta::minutes(5), 23);
+    assert!(!frontdesk_domain::quiet_hours::is_quiet_time(tokyo, late_at_practice));
+    let row = app
+        .services
+        .schedule_message(request(conversation, "Your results are ready to discuss.", late_at_practice, true))
+        .await
+        .unwrap();
+    let pass = app.services.send_due_scheduled(late_at_practice).await.unwrap();
+    assert_eq!((pass.sent, pass.deferred), (1, 0));
+    assert_eq!(app.services.store.scheduled_message(row.id).await.unwrap().unwrap().status, SCHEDULED_SENT);
+}
