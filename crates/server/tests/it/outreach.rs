@@ -364,6 +364,21 @@ async fn staff_schedule_from_the_composer_see_it_listed_and_cancel_it() {
     assert!(!page.contains("See you <soon>"));
     assert!(page.contains(&at.with_timezone(&tz).format("%-I:%M %p").to_string()));
 
+    // A PHI warning on a scheduled message: confirming keeps it scheduled, never sends it now.
+    let phi = "Your SSN 123-45-6789 is on file.";
+    let (status, _, page) = staff.post(&app, &path, &[("body", phi), ("schedule", "1"), ("send_at", &local)]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("Schedule anyway"), "{page}");
+    assert!(page.contains(r#"name="keep_schedule" value="1""#));
+    let (status, _, _) = staff
+        .post(&app, &path, &[("body", phi), ("keep_schedule", "1"), ("confirm_phi", "1"), ("send_at", &local)])
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(outbound_with_body(&app, conversation, phi).await, 0, "confirmed, but still scheduled");
+    let all = app.services.scheduled_messages(conversation).await.unwrap();
+    assert!(all.iter().any(|r| r.body == phi && r.status == SCHEDULED_PENDING && r.send_at == at));
+    let rows: Vec<_> = all.into_iter().filter(|r| r.body != phi).collect();
+
     let cancel = format!("/c/{conversation}/scheduled/{}/cancel", rows[0].id);
     // Without the CSRF token the cancel is refused.
     let r = staff.http.post(app.url(&cancel)).header("cookie", &staff.cookie).send().await.unwrap();

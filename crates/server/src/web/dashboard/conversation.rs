@@ -508,6 +508,10 @@ pub struct ReplyForm {
     /// `1`: the "Schedule" button was pressed (send at `send_at` instead of now).
     #[serde(default)]
     schedule: Option<String>,
+    /// `1`: the page came back with a PHI warning for a scheduled message; confirming keeps
+    /// it scheduled instead of sending it now.
+    #[serde(default)]
+    keep_schedule: Option<String>,
 }
 
 /// Reads a `datetime-local` value in the practice's time zone, naming the field when wrong.
@@ -552,7 +556,7 @@ pub async fn reply(
     }
     let phi_confirmed = checked(&form.confirm_phi);
     let chosen_form = form.form.as_deref().map(str::trim).filter(|f| !f.is_empty());
-    let later = checked(&form.schedule);
+    let later = checked(&form.schedule) || checked(&form.keep_schedule);
     let result = match chosen_form {
         _ if later => {
             let tz = state.services.settings().time_zone;
