@@ -3,6 +3,7 @@
 //! Every other layer (store, providers, services, web) depends on these types; nothing here
 //! depends on them.
 
+pub mod bulk_rules;
 pub mod export;
 pub mod fhir_chart;
 pub mod forms;

@@ -258,7 +258,7 @@ impl Services {
         }
     }
 
-    async fn sending_number(&self, from: Option<&str>) -> Result<PracticeNumber, ServiceError> {
+    pub(crate) async fn sending_number(&self, from: Option<&str>) -> Result<PracticeNumber, ServiceError> {
         match from {
             Some(raw) => {
                 let e164 = E164::parse(raw, self.settings().default_region)
@@ -274,7 +274,12 @@ impl Services {
     /// The PHI guard (DESIGN.md §6) for texts people write. Returns what was confirmed, to be
     /// audited with the send; refuses per the practice's mode. Automation sends the practice's
     /// own wording and is not checked.
-    fn phi_check(&self, body: &str, sender: SenderKind, confirmed: bool) -> Result<Option<String>, ServiceError> {
+    pub(crate) fn phi_check(
+        &self,
+        body: &str,
+        sender: SenderKind,
+        confirmed: bool,
+    ) -> Result<Option<String>, ServiceError> {
         if !matches!(sender, SenderKind::Staff | SenderKind::Api) {
             return Ok(None);
         }
@@ -298,7 +303,7 @@ impl Services {
         }
     }
 
-    fn announce(&self, message: &Message) {
+    pub(crate) fn announce(&self, message: &Message) {
         self.events.publish(Event {
             kind: EventKind::MessageQueued,
             conversation_id: Some(message.conversation_id),

@@ -21,6 +21,7 @@ use crate::{StoreError, StoreResult};
 pub(crate) mod audit;
 pub(crate) mod forms;
 pub(crate) mod front_door;
+pub(crate) mod outreach;
 pub(crate) mod patients;
 pub(crate) mod referrals;
 pub(crate) mod reports;
@@ -1029,6 +1030,7 @@ macro_rules! define_backend {
             crate::common::reports::report_reads!();
             crate::common::patients::patient_reads!();
             crate::common::referrals::referral_reads!();
+            crate::common::outreach::outreach_reads!();
 
             crate::common::sqlx_write_queries!($wkind $(($($wargs)*))? ; skip_locked: $sl);
         }
@@ -1040,6 +1042,7 @@ macro_rules! define_backend {
         crate::common::reports::report_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
         crate::common::patients::patient_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
         crate::common::referrals::referral_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
+        crate::common::outreach::outreach_backend!(store: $store, writes: $wkind $(($($wargs)*))?);
 
         #[async_trait::async_trait]
         impl crate::Store for $store {

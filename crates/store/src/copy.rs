@@ -438,6 +438,44 @@ pub const TABLES: &[Table] = &[
         key: &["referral_id", "status"],
         columns: &[("referral_id", K::Uuid), ("status", K::Text), ("at", K::Int), ("actor", K::OptUuid)],
     },
+    // Outreach: scheduled messages and broadcasts (0013_outreach.sql).
+    Table {
+        name: "scheduled_messages",
+        key: &["id"],
+        columns: &[
+            ("id", K::Uuid),
+            ("conversation_id", K::Uuid),
+            ("contact_id", K::Uuid),
+            ("body", K::Bytes),
+            ("kind", K::Text),
+            ("sender", K::Text),
+            ("created_by", K::OptUuid),
+            ("send_at", K::Int),
+            ("requested_at", K::Int),
+            ("status", K::Text),
+            ("reason", K::OptText),
+            ("message_id", K::OptUuid),
+            ("created_at", K::Int),
+            ("updated_at", K::Int),
+        ],
+    },
+    Table {
+        name: "broadcasts",
+        key: &["id"],
+        columns: &[("id", K::Uuid), ("body", K::Text), ("created_by", K::OptUuid), ("created_at", K::Int)],
+    },
+    Table {
+        name: "broadcast_recipients",
+        key: &["broadcast_id", "position"],
+        columns: &[
+            ("broadcast_id", K::Uuid),
+            ("position", K::Int),
+            ("patient_id", K::Uuid),
+            ("status", K::Text),
+            ("reason", K::OptText),
+            ("scheduled_id", K::OptUuid),
+        ],
+    },
 ];
 
 /// Tables of the database's own bookkeeping, never copied.

@@ -31,6 +31,7 @@ pub mod copy;
 pub mod department_settings;
 pub mod forms;
 pub mod front_door;
+pub mod outreach;
 pub mod patients;
 pub mod postgres;
 pub mod referrals;
@@ -43,6 +44,7 @@ pub use audit::{AuditReads, AuditWrites};
 pub use department_settings::{DepartmentSettingsReads, DepartmentSettingsWrites, WaitingConversation};
 pub use forms::{FormReads, FormWrites};
 pub use front_door::{FrontDoorReads, FrontDoorWrites, PolicyVersion};
+pub use outreach::{OutreachReads, OutreachWrites, ScheduledMessage};
 pub use patients::{ChartJob, ChartJobStatus, PatientReads, PatientWrites};
 pub use referrals::{ReferralReads, ReferralWrites};
 pub use reports::{ReportReads, ReportWrites, StoredDay};
@@ -115,6 +117,7 @@ pub trait WriteTx:
     + ReportWrites
     + PatientWrites
     + ReferralWrites
+    + OutreachWrites
     + Send
 {
     /// Records that a provider message id has been seen. Returns `false` if it already had
@@ -279,6 +282,7 @@ pub trait Store:
     + ReportReads
     + PatientReads
     + ReferralReads
+    + OutreachReads
     + Send
     + Sync
 {

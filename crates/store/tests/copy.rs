@@ -418,6 +418,41 @@ async fn fill(s: &Arc<dyn Store>) -> Fixture {
                 Some(a.id),
             ))
             .await?;
+            // Outreach (0013): a scheduled message sent as the outbound one, a broadcast and
+            // one queued recipient.
+            let scheduled = frontdesk_store::ScheduledMessage {
+                id: new_id(),
+                conversation_id: conversation.id,
+                contact_id: contact.id,
+                body: "Your visit is tomorrow".into(),
+                kind: frontdesk_store::outreach::KIND_AUTOMATED.into(),
+                sender: SenderKind::Automation,
+                created_by: Some(a.id),
+                send_at: t(43),
+                requested_at: t(43),
+                status: frontdesk_store::outreach::SCHEDULED_SENT.into(),
+                reason: None,
+                message_id: Some(outbound.id),
+                created_at: t(42),
+                updated_at: t(43),
+            };
+            tx.insert_scheduled(&scheduled).await?;
+            let broadcast = frontdesk_store::outreach::Broadcast {
+                id: new_id(),
+                body: "Hi {patient.first_name}".into(),
+                created_by: Some(a.id),
+                created_at: t(42),
+            };
+            tx.insert_broadcast(&broadcast).await?;
+            tx.insert_broadcast_recipient(&frontdesk_store::outreach::BroadcastRecipient {
+                broadcast_id: broadcast.id,
+                position: 0,
+                patient_id: p.id,
+                status: frontdesk_store::outreach::RECIPIENT_QUEUED.into(),
+                reason: None,
+                scheduled_id: Some(scheduled.id),
+            })
+            .await?;
             let thread = tx.thread_by_id(thread.id).await?.unwrap();
             Ok((contact, thread, conversation, vec![inbound, outbound]))
         })

@@ -287,6 +287,37 @@ pub struct ReplyRequest {
     /// Send even though the PHI guard warned (`phi_warning`); audited. Ignored in block mode.
     #[serde(default)]
     pub confirm_phi: bool,
+    /// Send later: an RFC 3339 time in the future, at most 90 days ahead. The answer is then
+    /// 202 with the scheduled message; the scheduler sends it when due (consent and opt-out are
+    /// checked again then). Media cannot be scheduled.
+    #[serde(default)]
+    pub send_at: Option<String>,
+}
+
+/// A message waiting to be sent later (or its outcome).
+#[derive(Serialize, ToSchema)]
+pub struct ScheduledView {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub send_at: DateTime<Utc>,
+    /// pending | sent | failed | cancelled
+    pub status: String,
+    /// Why it failed or was deferred.
+    pub reason: Option<String>,
+    pub message_id: Option<Uuid>,
+}
+
+impl From<frontdesk_store::ScheduledMessage> for ScheduledView {
+    fn from(s: frontdesk_store::ScheduledMessage) -> Self {
+        ScheduledView {
+            id: s.id,
+            conversation_id: s.conversation_id,
+            send_at: s.send_at,
+            status: s.status,
+            reason: s.reason,
+            message_id: s.message_id,
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -391,14 +422,43 @@ pub async fn get_conversation(
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", params(("id" = Uuid, Path)), request_body = ReplyRequest, security(("bearer" = [])),
-    responses((status = 201, body = MessageView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "opted_out"), (status = 422, body = ErrorBody)))]
+    description = "Sends a text in the conversation now (201), or later when `send_at` is given (202 with the scheduled message).",
+    responses((status = 201, body = MessageView), (status = 202, body = ScheduledView, description = "scheduled for `send_at`"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "opted_out"), (status = 422, body = ErrorBody, description = "invalid input, including `send_at` not in the future or more than 90 days ahead")))]
 pub async fn reply(
     State(state): State<AppState>,
     Extension(principal): Extension<TokenPrincipal>,
     headers: axum::http::HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<ReplyRequest>,
-) -> Result<(StatusCode, Json<MessageView>), ApiError> {
+) -> Result<Response, ApiError> {
+    if let Some(raw) = req.send_at.as_deref() {
+        let send_at = DateTime::parse_from_rfc3339(raw.trim())
+            .map_err(|_| {
+                frontdesk_services::ServiceError::invalid(
+                    "send_at",
+                    "give an RFC 3339 time with its offset, like 2026-05-01T09:30:00-04:00",
+                )
+            })?
+            .with_timezone(&Utc);
+        if !req.media_urls.is_empty() {
+            return Err(frontdesk_services::ServiceError::invalid("media_urls", "media cannot be scheduled").into());
+        }
+        let scheduled = state
+            .services
+            .schedule_message(frontdesk_services::outreach::ScheduleRequest {
+                conversation_id: id,
+                body: req.body,
+                send_at,
+                sender: SenderKind::Api,
+                sender_user_id: None,
+                actor: principal.actor(),
+                ip: client_ip(&headers),
+                phi_confirmed: req.confirm_phi,
+                automated: false,
+            })
+            .await?;
+        return Ok((StatusCode::ACCEPTED, Json(ScheduledView::from(scheduled))).into_response());
+    }
     let message = state
         .services
         .send_message(SendRequest {
@@ -412,7 +472,7 @@ pub async fn reply(
             phi_confirmed: req.confirm_phi,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(message.into())))
+    Ok((StatusCode::CREATED, Json(MessageView::from(message))).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/messages", request_body = NewMessageRequest, security(("bearer" = [])),

@@ -18,6 +18,8 @@ pub struct Chrome {
     pub can_audit: bool,
     /// Admins and auditors see the Reports entry.
     pub can_report: bool,
+    /// Admins and staff without department limits send broadcasts.
+    pub can_broadcast: bool,
     pub csrf: String,
     /// The navigation entry to mark current: `inbox`, `search`, `new`, `admin`.
     pub section: &'static str,
@@ -36,6 +38,7 @@ impl Chrome {
                 frontdesk_domain::model::Role::Admin | frontdesk_domain::model::Role::Auditor
             ),
             can_report: frontdesk_services::reports::require_reports(&staff.ctx).is_ok(),
+            can_broadcast: frontdesk_services::broadcasts::require_broadcaster(&staff.ctx).is_ok(),
             csrf: staff.csrf().to_string(),
             section,
             idle_minutes: state.services.session_policy.idle.num_minutes(),

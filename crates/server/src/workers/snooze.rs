@@ -48,6 +48,10 @@ pub async fn run(services: Services, retention_every: Duration, mut shutdown: Sh
                 if let Err(e) = services.referral_tick(frontdesk_services::now()).await {
                     tracing::warn!(error = %e, "could not send referral texts; they are tried again");
                 }
+                // Scheduled ("send later") and automated messages that are due.
+                if let Err(e) = services.send_due_scheduled(frontdesk_services::now()).await {
+                    tracing::warn!(error = %e, "could not send due scheduled messages");
+                }
                 if last_escalation.is_none_or(|at| at.elapsed() >= ESCALATION_EVERY) {
                     last_escalation = Some(std::time::Instant::now());
                     if let Err(e) = services.escalate_overdue(frontdesk_services::now()).await {

@@ -249,6 +249,9 @@ const ADMIN_PAGE: [Expect; 5] = [SignIn, Forbidden, Forbidden, Forbidden, Allowe
 const ADMIN_POST: [Expect; 5] = [Forbidden, Forbidden, Forbidden, Forbidden, Allowed];
 /// The audit log and patients' records: admins and auditors only.
 const RECORDS_PAGE: [Expect; 5] = [SignIn, Allowed, Forbidden, Forbidden, Allowed];
+/// Broadcasts reach the whole directory: admins and staff without department limits.
+const BROADCAST_PAGE: [Expect; 5] = [SignIn, Forbidden, Forbidden, Allowed, Allowed];
+const BROADCAST_POST: [Expect; 5] = [Forbidden, Forbidden, Forbidden, Allowed, Allowed];
 const PUBLIC: [Expect; 5] = [Allowed; 5];
 const API: [Expect; 5] = [Unauthorized; 5];
 const WEBHOOK: [Expect; 5] = [Forbidden; 5];
@@ -260,6 +263,10 @@ struct Ids {
     failed_message: Uuid,
     template: Uuid,
     doomed_template: Uuid,
+    /// A message scheduled for later in `conversation` (cancelled by the matrix).
+    scheduled: Uuid,
+    /// A broadcast to a patient without a phone (skipped, so nothing is sent).
+    broadcast: Uuid,
     user: Uuid,
     department: DepartmentId,
     patient: Uuid,
@@ -290,6 +297,19 @@ fn table(ids: &Ids) -> Vec<Case> {
             .form(&[("body", "Thanks, we will call you today.")]),
         Case::new(Post, "/c/{id}/notes", format!("/c/{c}/notes"), Session, ACT_ON_CONVERSATION)
             .form(&[("body", "Called back, left a voicemail.")]),
+        Case::new(Get, "/broadcasts", "/broadcasts", Session, BROADCAST_PAGE),
+        Case::new(Post, "/broadcasts/preview", "/broadcasts/preview", Session, BROADCAST_POST)
+            .form(&[("body", "Hi {patient.first_name}"), ("recipients", "MRN-2")]),
+        Case::new(Post, "/broadcasts", "/broadcasts", Session, BROADCAST_POST)
+            .form(&[("body", "Hi {patient.first_name}"), ("recipients", "MRN-2")]),
+        Case::new(Get, "/broadcasts/{id}", format!("/broadcasts/{}", ids.broadcast), Session, BROADCAST_PAGE),
+        Case::new(
+            Post,
+            "/c/{id}/scheduled/{scheduled}/cancel",
+            format!("/c/{c}/scheduled/{}/cancel", ids.scheduled),
+            Session,
+            ACT_ON_CONVERSATION,
+        ),
         Case::new(Post, "/c/{id}/assign", format!("/c/{c}/assign"), Session, ACT_ON_CONVERSATION).form(&[("me", "1")]),
         Case::new(Post, "/c/{id}/department", format!("/c/{c}/department"), Session, ACT_ON_CONVERSATION)
             .form(&[("department", &dept)]),
@@ -963,6 +983,20 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
     let template =
         services.save_template(&admin_ctx, None, "Welcome", "Hello, this is the practice.", None).await.unwrap();
     let doomed = services.save_template(&admin_ctx, None, "Old", "An old template.", None).await.unwrap();
+    let scheduled = services
+        .schedule_message(frontdesk_services::outreach::ScheduleRequest {
+            conversation_id: conversation,
+            body: "Reminder: your visit is tomorrow.".into(),
+            send_at: frontdesk_services::now() + chrono::TimeDelta::days(2),
+            sender: frontdesk_domain::model::SenderKind::Staff,
+            sender_user_id: None,
+            actor: Actor::System,
+            ip: None,
+            phi_confirmed: false,
+            automated: false,
+        })
+        .await
+        .unwrap();
     let patient = services
         .create_patient(
             NewPatient {
@@ -978,6 +1012,22 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
         )
         .await
         .unwrap();
+    services
+        .create_patient(
+            NewPatient {
+                first_name: "Ana".into(),
+                last_name: "Ruiz".into(),
+                birth_date: None,
+                mrn: Some("MRN-2".into()),
+                phone: None,
+                status: None,
+            },
+            Actor::System,
+            None,
+        )
+        .await
+        .unwrap();
+    let broadcast = services.send_broadcast(&admin_ctx, "Hi {patient.first_name}", "MRN-2", None).await.unwrap();
 
     let referral = services
         .create_referral(
@@ -999,6 +1049,8 @@ async fn every_route_answers_each_kind_of_person_as_expected() {
         failed_message,
         template: template.id,
         doomed_template: doomed.id,
+        scheduled: scheduled.id,
+        broadcast,
         user: target.id,
         department: front.id,
         patient: patient.id,

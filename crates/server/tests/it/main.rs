@@ -16,6 +16,7 @@ mod front_door;
 mod inbound;
 mod ops;
 mod outbound;
+mod outreach;
 mod patients;
 mod providers;
 mod referrals;

@@ -29,6 +29,7 @@ mod audit;
 mod department_settings;
 mod forms;
 mod front_door;
+mod outreach;
 mod patients;
 mod referrals;
 mod reports;

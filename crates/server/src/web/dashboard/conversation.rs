@@ -71,6 +71,19 @@ pub struct ComposerState {
     pub note_error: String,
     /// The secure form chosen for `{form.link}`, kept when the page comes back with an error.
     pub form: String,
+    /// "Send later": the local date-time typed (kept when the page comes back with an error).
+    pub send_at: String,
+}
+
+/// A scheduled ("send later") message as the conversation page lists it.
+pub struct ScheduledRow {
+    pub id: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub when: String,
+    pub reason: String,
+    pub body: String,
+    pub pending: bool,
 }
 
 /// How much of a long thread the page shows.
@@ -86,6 +99,10 @@ pub enum History {
 pub const RECENT_ENTRIES: usize = 150;
 
 pub struct ConversationView {
+    /// Scheduled ("send later") messages, soonest first.
+    pub scheduled: Vec<ScheduledRow>,
+    pub send_at_min: String,
+    pub practice_time_zone: String,
     /// Earlier texts and notes not shown (History::Recent); 0 when everything is shown.
     pub hidden_earlier: usize,
     pub id: String,
@@ -334,7 +351,26 @@ async fn build(
         .collect();
     let snooze_min =
         (now + chrono::TimeDelta::minutes(1)).with_timezone(&settings.time_zone).format("%Y-%m-%dT%H:%M").to_string();
+    let scheduled = state
+        .services
+        .scheduled_messages(c.id)
+        .await?
+        .into_iter()
+        .map(|m| ScheduledRow {
+            id: m.id.to_string(),
+            pending: m.status == frontdesk_store::outreach::SCHEDULED_PENDING,
+            status_label: frontdesk_services::outreach::status_label(&m.status),
+            status: m.status,
+            when: m.send_at.with_timezone(&settings.time_zone).format("%a %b %-d, %Y %-I:%M %p").to_string(),
+            reason: m.reason.unwrap_or_default(),
+            body: m.body,
+        })
+        .collect();
+    let send_at_min = snooze_min.clone();
     Ok(ConversationView {
+        scheduled,
+        send_at_min,
+        practice_time_zone: settings.time_zone.name().to_string(),
         hidden_earlier,
         id: c.id.to_string(),
         who: match &s.patient {
@@ -466,6 +502,33 @@ pub struct ReplyForm {
     /// A secure form whose link replaces `{form.link}` in the body (or ends it).
     #[serde(default)]
     form: Option<String>,
+    /// "Send later": a local date-time in the practice's time zone (`datetime-local`).
+    #[serde(default)]
+    send_at: String,
+    /// `1`: the "Schedule" button was pressed (send at `send_at` instead of now).
+    #[serde(default)]
+    schedule: Option<String>,
+    /// `1`: the page came back with a PHI warning for a scheduled message; confirming keeps
+    /// it scheduled instead of sending it now.
+    #[serde(default)]
+    keep_schedule: Option<String>,
+}
+
+/// Reads a `datetime-local` value in the practice's time zone, naming the field when wrong.
+fn parse_local_send_at(raw: &str, tz: chrono_tz::Tz) -> Result<chrono::DateTime<chrono::Utc>, ServiceError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(ServiceError::invalid("send_at", "choose the date and time to send at"));
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| ServiceError::invalid("send_at", "give a date and time like 2026-05-01T09:30"))?;
+    tz.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&chrono::Utc)).ok_or_else(|| {
+        ServiceError::invalid(
+            "send_at",
+            "that time does not exist on the practice's clock (daylight saving); pick another",
+        )
+    })
 }
 
 fn checked(v: &Option<String>) -> bool {
@@ -493,7 +556,35 @@ pub async fn reply(
     }
     let phi_confirmed = checked(&form.confirm_phi);
     let chosen_form = form.form.as_deref().map(str::trim).filter(|f| !f.is_empty());
+    let later = checked(&form.schedule) || checked(&form.keep_schedule);
     let result = match chosen_form {
+        _ if later => {
+            let tz = state.services.settings().time_zone;
+            match parse_local_send_at(&form.send_at, tz) {
+                Err(e) => Err(e),
+                Ok(_) if chosen_form.is_some() || form.body.contains(template::FORM_LINK) => {
+                    Err(ServiceError::invalid(
+                        "form",
+                        "secure form links cannot be scheduled; send the form now or take {form.link} out",
+                    ))
+                }
+                Ok(send_at) => state
+                    .services
+                    .schedule_message(frontdesk_services::outreach::ScheduleRequest {
+                        conversation_id: id,
+                        body: form.body.clone(),
+                        send_at,
+                        sender: SenderKind::Staff,
+                        sender_user_id: Some(staff.ctx.user.id),
+                        actor: Actor::User(staff.ctx.user.id),
+                        ip: staff.ip.clone(),
+                        phi_confirmed,
+                        automated: false,
+                    })
+                    .await
+                    .map(|_| ()),
+            }
+        }
         Some(key) => state
             .services
             .send_form_in_text(&staff.ctx, id, key, Some(&form.body), phi_confirmed, staff.ip.clone())
@@ -524,6 +615,7 @@ pub async fn reply(
             let mut composer = ComposerState {
                 draft: form.body,
                 form: chosen_form.map(str::to_string).unwrap_or_default(),
+                send_at: if later { form.send_at.clone() } else { String::new() },
                 ..Default::default()
             };
             let status = match &e {
@@ -544,6 +636,37 @@ pub async fn reply(
                 }
             };
             render_page(&state, &staff, id, composer, status, History::Recent).await
+        }
+    }
+}
+
+/// Cancels a pending scheduled message of the conversation (audited by the service).
+pub async fn cancel_scheduled(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, scheduled)): Path<(String, String)>,
+) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return *r,
+    };
+    let Ok(scheduled) = scheduled.parse::<Uuid>() else {
+        return error_page(&ServiceError::NotFound("scheduled message".into()));
+    };
+    if let Err(e) = staff.ctx.require_can_act() {
+        return error_page(&e);
+    }
+    match state.services.store.conversation_summary(id).await {
+        Ok(Some(s)) if staff.ctx.can_act_on(&s.conversation) => {}
+        Ok(_) => return error_page(&ServiceError::NotFound("conversation".into())),
+        Err(e) => return error_page(&e.into()),
+    }
+    match state.services.cancel_scheduled(id, scheduled, Actor::User(staff.ctx.user.id), staff.ip.clone()).await {
+        Ok(()) => see_other(&format!("/c/{id}")),
+        Err(e @ (ServiceError::NotFound(_) | ServiceError::Forbidden(_) | ServiceError::Internal(_))) => error_page(&e),
+        Err(e) => {
+            let composer = ComposerState { error: e.to_string(), ..Default::default() };
+            render_page(&state, &staff, id, composer, StatusCode::CONFLICT, History::Recent).await
         }
     }
 }

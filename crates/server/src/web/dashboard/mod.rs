@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use super::AppState;
 
+pub mod broadcasts;
 pub mod chart;
 pub mod compose;
 pub mod conversation;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{id}", get(conversation::page))
         .route("/c/{id}/thread", get(conversation::thread))
         .route("/c/{id}/reply", post(conversation::reply))
+        .route("/c/{id}/scheduled/{scheduled}/cancel", post(conversation::cancel_scheduled))
         .route("/c/{id}/notes", post(conversation::note))
         .route("/c/{id}/assign", post(conversation::assign))
         .route("/c/{id}/department", post(conversation::department))
@@ -55,6 +57,9 @@ pub fn routes() -> Router<AppState> {
         .route("/new", get(new::page).post(new::start))
         .route("/search", get(search::page))
         .route("/patients", get(patients::list))
+        .route("/broadcasts", get(broadcasts::page).post(broadcasts::send))
+        .route("/broadcasts/preview", post(broadcasts::preview))
+        .route("/broadcasts/{id}", get(broadcasts::status))
         .route("/patients/new", get(patients::new_page).post(patients::create))
         .route("/patients/{id}", get(patients::view).post(patients::update))
 }
