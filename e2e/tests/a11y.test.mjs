@@ -166,5 +166,14 @@ VIEWPORTS.forEach((vp, index) => {
       await page.getByRole("link", { name: `Ana${index} Lopez` }).waitFor();
       await checkA11y(page, `/patients (${vp.name})`);
     });
+
+    test("/referrals and /broadcasts", async () => {
+      await visit(page, "/referrals");
+      await page.getByRole("heading", { level: 1 }).waitFor();
+      await checkA11y(page, `/referrals (${vp.name})`);
+      await visit(page, "/broadcasts");
+      await page.getByRole("heading", { level: 1 }).waitFor();
+      await checkA11y(page, `/broadcasts (${vp.name})`);
+    });
   });
 });
