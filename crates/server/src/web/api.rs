@@ -633,17 +633,12 @@ fn word<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-#[utoipa::path(post, path = "/api/v1/patients/import", params(ImportParams), security(("bearer" = [])),
-    request_body(content = String, description = "A CSV file (header row; common names such as first_name/given, last_name/family, dob, mrn, phone/mobile are recognised) or a FHIR R4 Bundle of Patient (JSON), detected by content.", content_type = "text/csv"),
-    responses((status = 200, body = ImportReportBody, description = "The report: every rejected row with its line and reason; what was (or, in a dry run, would be) created and updated."),
-        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "The whole file is unusable (encoding, header, invalid FHIR, bad map).")))]
-pub async fn import_patients(
-    State(state): State<AppState>,
-    Extension(principal): Extension<TokenPrincipal>,
-    headers: axum::http::HeaderMap,
-    ApiQuery(params): ApiQuery<ImportParams>,
+/// The file and options of an import request (patients or referrals): a body over the limit
+/// is 413, a `map` that does not parse is 422 naming `map`.
+pub(crate) fn import_request(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Json<ImportReportBody>, ApiError> {
+    params: &ImportParams,
+) -> Result<(axum::body::Bytes, frontdesk_services::patient_import::ImportOptions), ApiError> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the file is larger than 64 MB; split it")
@@ -659,6 +654,21 @@ pub async fn import_patients(
         );
     }
     let options = frontdesk_services::patient_import::ImportOptions { mapping, dry_run: params.dry_run };
+    Ok((body, options))
+}
+
+#[utoipa::path(post, path = "/api/v1/patients/import", params(ImportParams), security(("bearer" = [])),
+    request_body(content = String, description = "A CSV file (header row; common names such as first_name/given, last_name/family, dob, mrn, phone/mobile are recognised) or a FHIR R4 Bundle of Patient (JSON), detected by content.", content_type = "text/csv"),
+    responses((status = 200, body = ImportReportBody, description = "The report: every rejected row with its line and reason; what was (or, in a dry run, would be) created and updated."),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "The whole file is unusable (encoding, header, invalid FHIR, bad map).")))]
+pub async fn import_patients(
+    State(state): State<AppState>,
+    Extension(principal): Extension<TokenPrincipal>,
+    headers: axum::http::HeaderMap,
+    ApiQuery(params): ApiQuery<ImportParams>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<ImportReportBody>, ApiError> {
+    let (body, options) = import_request(body, &params)?;
     let report =
         state.services.import_patients(&body, &options, principal.actor(), client_ip(&headers), &|_, _| {}).await?;
     Ok(Json(ImportReportBody {

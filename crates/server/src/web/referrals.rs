@@ -423,21 +423,7 @@ pub async fn api_import(
     ApiQuery(params): ApiQuery<ImportParams>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<ReferralImportBody>, ApiError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the file is larger than 64 MB; split it")
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
-        }
-    })?;
-    let mut mapping = Vec::new();
-    for spec in params.map.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        mapping.push(
-            frontdesk_domain::patient_import::parse_mapping(spec)
-                .map_err(|e| ApiError::invalid("map", e.to_string()))?,
-        );
-    }
-    let options = frontdesk_services::patient_import::ImportOptions { mapping, dry_run: params.dry_run };
+    let (body, options) = super::api::import_request(body, &params)?;
     let report =
         state.services.import_referrals(&body, &options, principal.actor(), client_ip(&headers), &|_, _| {}).await?;
     Ok(Json(ReferralImportBody {
