@@ -329,7 +329,7 @@ describe("conversation", () => {
     try {
       await page.clock.install();
       await signInStaff(page);
-      await page.locator("#live-state").filter({ hasText: "Live" }).waitFor();
+      await page.locator("#live-state").filter({ hasText: /^Live$/ }).waitFor();
       const minutes = Number(await page.locator('meta[name="idle-minutes"]').getAttribute("content"));
       assert.ok(minutes > 0, `idle-minutes is ${minutes}`);
       const cookies = await context.cookies(BASE_URL);

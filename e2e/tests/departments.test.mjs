@@ -55,7 +55,7 @@ describe("department hours and urgent alerts", () => {
       await page.getByLabel("Password").fill(PASSWORD);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForURL(BASE_URL + "/");
-      await page.locator("#live-state").filter({ hasText: "Live" }).waitFor();
+      await page.locator("#live-state").filter({ hasText: /^Live$/ }).waitFor();
 
       const from = patientNumber(400).e164;
       const r = await fetch(BASE_URL + "/simulator/send", {

@@ -49,10 +49,10 @@ VIEWPORTS.forEach((vp, index) => {
 
     test("a patient's text appears live, escaped, with a title badge", async () => {
       await page.getByRole("heading", { level: 1, name: "Inbox" }).waitFor();
-      await page.locator("#live-state").filter({ hasText: "Live" }).waitFor();
+      await page.locator("#live-state").filter({ hasText: /^Live$/ }).waitFor();
       await page.getByRole("link", { name: /^All open/ }).click();
       await page.waitForURL(/view=all/);
-      await page.locator("#live-state").filter({ hasText: "Live" }).waitFor();
+      await page.locator("#live-state").filter({ hasText: /^Live$/ }).waitFor();
       await patientTexts(me.e164, XSS);
       const row = page.locator("#rows li.row").filter({ hasText: XSS });
       await row.waitFor({ timeout: 10000 });
