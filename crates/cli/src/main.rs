@@ -15,6 +15,7 @@ use frontdesk_services::numbers::NewNumber;
 
 mod audit_verify;
 mod import_referrals;
+mod progress;
 
 #[derive(Parser)]
 #[command(name = "frontdesk", version, about = "Two-way SMS for medical practices")]
@@ -288,29 +289,13 @@ async fn import_patients(
     json: bool,
 ) -> anyhow::Result<()> {
     use frontdesk_services::patient_import::{ImportOptions, RowAction};
-    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr_with_hz(4));
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(if dry_run { "Checking" } else { "Importing" });
-    // Not a terminal (a pipe, a test): one line per tenth, so the progress is still visible.
-    let plain = !std::io::stderr().is_terminal();
-    let last_tenth = std::sync::atomic::AtomicUsize::new(usize::MAX);
-    let progress = |done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-        if plain && total > 0 {
-            let tenth = done * 10 / total;
-            if last_tenth.swap(tenth, std::sync::atomic::Ordering::Relaxed) != tenth {
-                eprintln!("progress: {done}/{total} rows ({}%)", done * 100 / total);
-            }
-        }
-    };
+    let progress = crate::progress::ImportProgress::new(dry_run, "rows");
     let options = ImportOptions { mapping, dry_run };
-    let report = core.services.import_patients(bytes, &options, Actor::System, None, &progress).await;
-    bar.finish_and_clear();
+    let report = core
+        .services
+        .import_patients(bytes, &options, Actor::System, None, &|done, total| progress.report(done, total))
+        .await;
+    progress.finish();
     let report = report?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
